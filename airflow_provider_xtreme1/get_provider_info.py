@@ -1,0 +1,65 @@
+"""Provider registration: the target of the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_xtreme1 import __version__
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe the provider to Airflow without importing any hook, operator or trigger."""
+    return {
+        "package-name": "airflow-provider-xtreme1",
+        "name": "Xtreme1",
+        "description": "Drive [Xtreme1](https://xtreme1.io/) from Airflow: upload and import datasets, "
+        "export annotations and run models.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Xtreme1",
+                "external-doc-url": "https://github.com/xtreme1-io/xtreme1",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": "Xtreme1", "python-modules": ["airflow_provider_xtreme1.hooks.xtreme1"]}],
+        "connection-types": [
+            {
+                "connection-type": "xtreme1",
+                "hook-class-name": "airflow_provider_xtreme1.hooks.xtreme1.Xtreme1Hook",
+                "hook-name": "Xtreme1",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["login", "extra"],
+                    "relabeling": {"host": "Xtreme1 URL", "password": "API token"},
+                    "placeholders": {
+                        "host": "http://xtreme1.example.com:8190",
+                        "password": "token from the API token page of the Xtreme1 web app",
+                        "schema": "http or https (only when Host holds no scheme)",
+                        "port": "8190 (only when Host holds no port)",
+                    },
+                },
+                "conn-fields": {
+                    "verify": {
+                        "label": "Verify TLS certificates",
+                        "description": "Check the server's certificate on https URLs (recommended).",
+                        "schema": {"type": "boolean", "default": True},
+                    },
+                    "ca_bundle": {
+                        "label": "CA bundle path",
+                        "description": "Path to a PEM file of CA certificates to trust instead of the system ones.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "timeout": {
+                        "label": "Request timeout (seconds)",
+                        "description": "Read timeout for API calls; transfers of archives have their own.",
+                        "schema": {"type": ["number", "null"], "minimum": 1, "default": 60},
+                    },
+                    "web_url": {
+                        "label": "Web UI URL",
+                        "description": "Base URL of the Xtreme1 web app for links, if it differs from the API URL.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                },
+            }
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Triggers of the Xtreme1 provider."""

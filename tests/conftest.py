@@ -1,0 +1,77 @@
+"""Shared test set-up: a throw-away Airflow home and one Xtreme1 emulator for the session.
+
+Airflow reads its configuration at import time, so the environment is prepared here, before any test
+module imports Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_TOKEN = "test-token-3f9a8c1d2e"
+
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="xtreme1-airflow-home-")
+os.environ.update(
+    {
+        "AIRFLOW_HOME": _AIRFLOW_HOME,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+)
+os.environ.pop("AIRFLOW_CONN_XTREME1_DEFAULT", None)
+
+
+def connection_uri(url: str, token: str = TEST_TOKEN, **extra: object) -> str:
+    """The JSON form of an Xtreme1 connection, as users put it in ``AIRFLOW_CONN_*``."""
+    return json.dumps({"conn_type": "xtreme1", "host": url, "password": token, "extra": extra})
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """One Xtreme1 emulator for the whole session, wired in as ``xtreme1_default``."""
+    from airflow_provider_xtreme1.emulator import Xtreme1Emulator
+
+    data_dir = tempfile.mkdtemp(prefix="xtreme1-emulator-")
+    with Xtreme1Emulator(token=TEST_TOKEN, data_dir=data_dir, step_delay=0.05) as emu:
+        os.environ["AIRFLOW_CONN_XTREME1_DEFAULT"] = connection_uri(emu.url)
+        yield emu
+        leaked = [r for r in emu.storage_log if "authorization" in {k.lower() for k in r["headers"]}]
+        assert not leaked, f"an Authorization header reached object storage: {leaked[:1]}"
+
+
+@pytest.fixture
+def emu(emulator):
+    """The session emulator with faults cleared and default timing, for one test."""
+    _check_storage_log(emulator)
+    emulator.reset()
+    emulator.step_delay = 0.05
+    yield emulator
+    _check_storage_log(emulator)
+    emulator.clear_faults()
+
+
+def _check_storage_log(emulator) -> None:
+    # The bearer token must never reach object storage, in any test: checked around every test,
+    # since reset() clears the log.
+    for record in emulator.storage_log:
+        headers = {k.lower(): v for k, v in record["headers"].items()}
+        assert "authorization" not in headers, f"Authorization header sent to storage: {record['path']}"
+        assert TEST_TOKEN not in json.dumps(record), f"API token sent to storage: {record['path']}"
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A migrated SQLite metadata database (needed by ``dag.test()``)."""
+    from airflow.utils import db
+
+    db.resetdb()
+    return _AIRFLOW_HOME
