@@ -1,0 +1,195 @@
+"""``/data/*``: presigned URLs, upload/import, data listing, export."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from .api import ApiError, Request, Response, java_error, npe, ok_text, param_error
+from .exporter import create_export, select_data
+from .jobs import create_upload
+from .state import USER_ID
+from .storage import INTERNAL_HOST
+from .views import data_dto, export_dto, upload_dto
+
+SOURCES = ("LOCAL", "URL")
+RESULT_TYPES = ("GROUND_TRUTH", "MODEL_RUN")
+FORMATS = ("XTREME1", "COCO")
+ENUMS = {
+    "annotationStatus": ("ANNOTATED", "NOT_ANNOTATED", "INVALID"),
+    "splitType": ("TRAINING", "VALIDATION", "TEST", "NOT_SPLIT"),
+    "sortField": ("NAME", "CREATED_AT", "DATA_CONFIDENCE"),
+    "ascOrDesc": ("ASC", "DESC"),
+    "dataFormat": FORMATS,
+}
+
+
+def presigned_url(emu, req: Request) -> dict[str, str]:
+    file_name = req.required_param("fileName")
+    dataset_id = req.required_long("datasetId")
+    key = f"{USER_ID}/{dataset_id}/{uuid.uuid4().hex}/{file_name}"
+    put = emu._signer.presign("PUT", key, req.host, emu.presign_expiry, scheme=req.scheme)
+    access = emu._signer.presign("GET", key, INTERNAL_HOST, emu.presign_expiry, prefix="")
+    return {"presignedUrl": put, "accessUrl": access}
+
+
+def _valid_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https", "ftp", "file") and bool(parts.netloc)
+
+
+def upload(emu, req: Request) -> Response:
+    body = req.json_object()
+    errors = []
+    if not body.get("fileUrl"):
+        errors.append("fileUrl fileUrl cannot be empty")
+    elif not isinstance(body["fileUrl"], str) or not _valid_url(body["fileUrl"]):
+        errors.append("fileUrl must be a valid URL")
+    if body.get("datasetId") is None:
+        errors.append("datasetId datasetId cannot be null")
+    if body.get("source") is None:
+        errors.append("source source cannot be null")
+    elif body["source"] not in SOURCES:
+        errors.append("source Invalid source")
+    if body.get("resultType") is not None and body["resultType"] not in RESULT_TYPES:
+        errors.append("resultType Invalid resultType")
+    if body.get("dataFormat") is not None and body["dataFormat"] not in FORMATS:
+        errors.append("dataFormat Invalid dataFormat")
+    if errors:
+        raise param_error(*errors)
+    try:
+        body["datasetId"] = int(body["datasetId"])
+        body["modelId"] = int(body["modelId"]) if body.get("modelId") is not None else None
+    except (TypeError, ValueError):
+        raise java_error(
+            "org.springframework.http.converter.HttpMessageNotReadableException: JSON parse "
+            "error: Cannot deserialize value of type `java.lang.Long`"
+        ) from None
+    stalls = [f for f in getattr(req, "stalls", []) if f.kind == "stall"]
+    stall_at = (stalls[0].stall_at or "DOWNLOADING") if stalls else None
+    return ok_text(create_upload(emu, body, stall_at))
+
+
+def _serials(req: Request, method: str) -> list[str]:
+    serials = req.list_param("serialNumbers")
+    if not serials:
+        raise ApiError("PARAM_ERROR", f"{method}.serialNumbers:must not be empty")
+    return serials
+
+
+def upload_records(emu, req: Request) -> list[dict[str, Any]]:
+    wanted = set(_serials(req, "findUploadRecordBySerialNumbers"))
+    with emu._store.lock:
+        recs = [upload_dto(r) for r in emu._store.uploads.values() if r["serialNumber"] in wanted]
+    return sorted(recs, key=lambda r: r["id"])
+
+
+def query_params(emu, req: Request) -> dict[str, Any]:
+    """Bind a ``DataInfoQueryDTO`` from the query string (bind errors → PARAM_ERROR)."""
+    errors = []
+    params: dict[str, Any] = {"datasetId": req.opt_long("datasetId")}
+    if params["datasetId"] is None:
+        errors.append("datasetId datasetId cannot be null")
+    for name, allowed in ENUMS.items():
+        value = req.param(name)
+        if value in (None, ""):
+            continue
+        if value not in allowed:
+            errors.append(
+                f"{name} Failed to convert property value of type 'java.lang.String' to required "
+                f"type for property '{name}'"
+            )
+        params[name] = value
+    if errors:
+        raise param_error(*errors)
+    params.update(
+        ids=req.long_list("ids"),
+        parentId=req.opt_long("parentId"),
+        name=req.param("name"),
+        createStartTime=req.param("createStartTime"),
+        createEndTime=req.param("createEndTime"),
+        selectModelRunIds=req.long_list("selectModelRunIds"),
+    )
+    return params
+
+
+def find_by_page(emu, req: Request) -> dict[str, Any]:
+    params = query_params(emu, req)
+    with emu._store.lock:
+        items = select_data(emu, params["datasetId"], params, expand_scenes=False)
+    page_no = req.opt_long("pageNo") or 1
+    page_size = req.opt_long("pageSize") or 10
+    start = (page_no - 1) * page_size
+    return {
+        "pageNo": page_no,
+        "pageSize": page_size,
+        "total": len(items),
+        "list": [data_dto(emu, d, req.host, req.scheme) for d in items[start : start + page_size]],
+    }
+
+
+def info(emu, req: Request) -> dict[str, Any]:
+    item = emu._store.data.get(req.path_long("id"))
+    if item is None:
+        raise ApiError("NOT_FOUND", "Resource not found")
+    return data_dto(emu, item, req.host, req.scheme)
+
+
+def list_by_ids(emu, req: Request) -> list[dict[str, Any]]:
+    req.required_param("dataIds", "List")
+    ids = req.long_list("dataIds")
+    return [data_dto(emu, emu._store.data[i], req.host, req.scheme) for i in ids if i in emu._store.data]
+
+
+def delete_batch(emu, req: Request) -> None:
+    body = req.json_object()
+    ids = [int(i) for i in body.get("ids") or []]
+    with emu._store.lock:
+        found = [
+            i
+            for i in ids
+            if i in emu._store.data and emu._store.data[i]["datasetId"] == body.get("datasetId")
+        ]
+        if not found:
+            raise ApiError("DATA_NOT_FOUND", "Data not found")
+        for i in found:
+            for frame in emu._store.frames_of(i):
+                emu._store.data.pop(frame["id"], None)
+            emu._store.data.pop(i, None)
+        emu._store.objects = [o for o in emu._store.objects if o["dataId"] in emu._store.data]
+
+
+def export(emu, req: Request) -> Response:
+    params = query_params(emu, req)
+    ds = emu._store.datasets.get(params["datasetId"])
+    if ds is None or ds["deleted"]:
+        raise npe()
+    data_format = params.get("dataFormat") or "XTREME1"
+    if ds["type"] != "IMAGE":
+        data_format = "XTREME1"
+    stall = any(f.kind == "stall" for f in getattr(req, "stalls", []))
+    return ok_text(create_export(emu, ds, params, data_format, req.host, req.scheme, stall))
+
+
+def export_records(emu, req: Request) -> list[dict[str, Any]]:
+    wanted = set(_serials(req, "findExportRecordBySerialNumbers"))
+    with emu._store.lock:
+        recs = [r for r in emu._store.exports.values() if r["serialNumber"] in wanted]
+    return [export_dto(emu, r, req.host, req.scheme) for r in sorted(recs, key=lambda r: r["id"])]
+
+
+ROUTES = [
+    ("GET", "/data/generatePresignedUrl", presigned_url),
+    ("POST", "/data/upload", upload),
+    ("GET", "/data/findUploadRecordBySerialNumbers", upload_records),
+    ("GET", "/data/findByPage", find_by_page),
+    ("GET", "/data/info/{id}", info),
+    ("GET", "/data/listByIds", list_by_ids),
+    ("POST", "/data/deleteBatch", delete_batch),
+    ("GET", "/data/export", export),
+    ("GET", "/data/findExportRecordBySerialNumbers", export_records),
+]
