@@ -1,0 +1,733 @@
+"""The Xtreme1 upload-package layout rules, applied to a tree of folder and file names.
+
+The server imports an archive by walking its folders (xtreme1-api §5): a *data parent* is any folder holding
+a sensor folder of the dataset type (``lidar_point_cloud_<digit>`` for LiDAR, ``image_<digit>`` for IMAGE);
+a data parent named ``scene_*`` becomes a SCENE; TEXT reads ``*.json`` files in folders named ``text``.
+Whatever does not fit is silently skipped by the server, so this module reports it before an upload.
+
+The same rules serve a folder on disk (:mod:`airflow_provider_xtreme1.packing` builds the tree with
+``os.scandir`` and lets the rules read file contents) and an archive's entry list (names only).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
+
+DATASET_TYPES = ("IMAGE", "LIDAR_FUSION", "LIDAR_BASIC", "TEXT")
+LIDAR_TYPES = frozenset({"LIDAR_FUSION", "LIDAR_BASIC"})
+
+#: Image suffixes the server both accepts (MIME gate) and can decode (JDK ImageIO).
+IMAGE_EXTS = frozenset({"jpg", "jpeg", "png", "bmp", "tif", "tiff"})
+#: Object types ``handleDataResult`` keeps; any other object is dropped with a message.
+RESULT_OBJECT_TYPES = frozenset(
+    {"3D_BOX", "2D_BOX", "2D_RECT", "BOUNDING_BOX", "POLYLINE", "POLYGON", "3D_SEGMENT_POINTS"}
+)
+TEXT_ROLES = frozenset({"prompter", "assistant"})
+#: The server looks for ``text`` folders at most this many levels below the extraction folder.
+TEXT_MAX_DEPTH = 10
+
+LIDAR_SENSOR_RE = re.compile(r"lidar_point_cloud_\d", re.IGNORECASE)
+IMAGE_SENSOR_RE = re.compile(r"image_\d", re.IGNORECASE)
+SAFE_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
+_NATURAL_SPLIT = re.compile(r"(\d+)")
+
+_EXPECTED_LAYOUT = {
+    "LIDAR_FUSION": "a LIDAR_FUSION dataset needs lidar_point_cloud_0/ (PCD files) and optionally "
+    "camera_image_<n>/, camera_config/, result/",
+    "LIDAR_BASIC": "a LIDAR_BASIC dataset needs lidar_point_cloud_0/ (PCD files) and optionally result/",
+    "IMAGE": "an IMAGE dataset needs image_0/ (jpg/png/bmp/tiff files) and optionally result/",
+    "TEXT": "a TEXT dataset needs a folder named text/ holding dialogue JSON files "
+    "(arrays of {id, parentId, text, role})",
+}
+# Shown in messages as the sensor folder a dataset type looks for.
+_SENSOR_LABEL = {
+    "LIDAR_FUSION": "lidar_point_cloud_<digit>",
+    "LIDAR_BASIC": "lidar_point_cloud_<digit>",
+    "IMAGE": "image_<digit>",
+    "TEXT": "text",
+}
+_MAX_LISTED = 25  # messages per category before the rest is summed up
+_MAX_EXAMPLES = 10  # names quoted inside one aggregated message
+
+
+def normalize_dataset_type(dataset_type: object) -> str:
+    """The dataset type as the server spells it (``IMAGE``, ``LIDAR_FUSION``, ``LIDAR_BASIC``, ``TEXT``).
+
+    :raises ValueError: for any other value.
+    """
+    value = getattr(dataset_type, "value", dataset_type)
+    text = str(value).strip().upper()
+    if text not in DATASET_TYPES:
+        raise ValueError(f"unknown dataset type {dataset_type!r}; expected one of {', '.join(DATASET_TYPES)}")
+    return text
+
+
+def natural_key(text: str) -> list:
+    """Sort key that orders ``frame2`` before ``frame10`` (the server's ``orderName``)."""
+    return [int(t) if t.isdigit() else t.lower() for t in _NATURAL_SPLIT.split(text)]
+
+
+def ext_of(name: str) -> str:
+    """Lower-case suffix without the dot (``""`` when there is none)."""
+    dot = name.rfind(".")
+    return name[dot + 1 :].lower() if dot > 0 else ""
+
+
+def base_name(name: str) -> str:
+    """File name up to the last dot: the data name the server derives from a file."""
+    dot = name.rfind(".")
+    return name[:dot] if dot > 0 else name
+
+
+def sniff_image(head: bytes) -> str | None:
+    """Image format named by the first bytes of a file, or ``None`` when it is no image we know."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"BM"):
+        return "bmp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------- tree
+
+
+@dataclass(slots=True, eq=False)
+class FileNode:
+    """One file: ``rel`` is its path inside the archive; ``path`` its location on disk, if any."""
+
+    name: str
+    rel: str
+    size: int
+    path: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class DirNode:
+    """One folder of the tree; the tree's root stands for the archive's extraction folder (``rel=""``)."""
+
+    name: str
+    rel: str
+    dirs: list[DirNode] = field(default_factory=list)
+    files: list[FileNode] = field(default_factory=list)
+
+    def walk(self) -> Iterator[DirNode]:
+        """This folder and every folder below it."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.dirs))
+
+    def child(self, name: str) -> DirNode:
+        """The sub-folder ``name``, created when missing (used to build trees from archive entries)."""
+        for d in self.dirs:
+            if d.name == name:
+                return d
+        node = DirNode(name, f"{self.rel}/{name}" if self.rel else name)
+        self.dirs.append(node)
+        return node
+
+
+class Problems:
+    """Errors and warnings, capped per category so 100,000 bad files give a readable report."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+        self._counts: Counter[tuple[bool, str]] = Counter()
+
+    def add(self, is_error: bool, category: str, message: str) -> None:
+        key = (is_error, category)
+        self._counts[key] += 1
+        if self._counts[key] <= _MAX_LISTED:
+            (self.errors if is_error else self.warnings).append(message)
+
+    def error(self, category: str, message: str) -> None:
+        self.add(True, category, message)
+
+    def warning(self, category: str, message: str) -> None:
+        self.add(False, category, message)
+
+    def finish(self) -> None:
+        """Append one line per category that went over the cap."""
+        for (is_error, category), count in self._counts.items():
+            if count > _MAX_LISTED:
+                target = self.errors if is_error else self.warnings
+                target.append(f"... and {count - _MAX_LISTED} more problem(s) of the kind '{category}'")
+
+
+def examples(names: list[str]) -> str:
+    shown = ", ".join(names[:_MAX_EXAMPLES])
+    return shown + (f" (and {len(names) - _MAX_EXAMPLES} more)" if len(names) > _MAX_EXAMPLES else "")
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+@dataclass
+class LayoutReport:
+    """What :func:`~airflow_provider_xtreme1.packing.validate_dataset_folder` found.
+
+    ``items`` counts data items as the server creates them (frames inside scenes included; for TEXT the
+    number of dialogue files, which is what the server's ``totalDataNum`` counts), ``scenes`` the
+    ``scene_*`` folders, ``files``/``bytes`` what a package of the folder holds.
+    """
+
+    dataset_type: str
+    items: int = 0
+    scenes: int = 0
+    files: int = 0
+    bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    folder: str = ""
+    # What plan_zip packs, in archive order: (arcname, path on disk, size); folders end with "/".
+    entries: list[tuple[str, str, int]] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`Xtreme1ValidationError` listing every error, if there are any."""
+        if self.errors:
+            raise Xtreme1ValidationError(
+                f"{self.folder} is not a valid {self.dataset_type} dataset folder "
+                f"({len(self.errors)} problem(s)):",
+                self.errors,
+            )
+
+
+# ------------------------------------------------------------------------------------------------- rules
+
+
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def looks_like_scene(name: str) -> bool:
+    """``True`` for ``Sence_01``, ``scene-01``, ``Scenes``: meant as a scene but not named ``scene_*``."""
+    low = name.lower()
+    if low.startswith("scene_"):
+        return False
+    word = re.match(r"[a-z]*", low).group(0)
+    return "scene" in low or (len(word) >= 4 and _edit_distance(word, "scene") <= 2)
+
+
+def _scene_name(name: str) -> str:
+    """A ``scene_*`` name to suggest for a folder meant as a scene (``Sence_01`` -> ``scene_01``)."""
+    digits = re.search(r"\d+$", name)
+    return f"scene_{digits.group(0)}" if digits else f"scene_{name}"
+
+
+def _stray_data_files(node: DirNode, dataset_type: str) -> int:
+    """How many files of the type's primary kind sit directly in ``node`` (a folder the server skips)."""
+    if dataset_type in LIDAR_TYPES:
+        wanted = frozenset({"pcd"})
+    elif dataset_type == "IMAGE":
+        wanted = IMAGE_EXTS | {"webp"}
+    else:
+        wanted = frozenset({"json"})
+    return sum(1 for f in node.files if ext_of(f.name) in wanted)
+
+
+_STRAY_KIND = {"LIDAR_FUSION": "point-cloud", "LIDAR_BASIC": "point-cloud", "IMAGE": "image", "TEXT": "JSON"}
+
+
+class LayoutChecker:
+    """Apply §5 to a tree.
+
+    :param root: the extraction folder (its children are the archive's top-level entries).
+    :param dataset_type: normalised dataset type.
+    :param where: how messages name the source (folder path or archive path).
+    :param with_results: whether ``result/`` files will be imported (``resultType`` set); their problems
+        are errors then, warnings otherwise.
+    :param read_content: open files (folder on disk) to check images, PCD headers and JSON.
+    :param strict_names: unsafe names are errors (our own packages) rather than warnings (user archives).
+    """
+
+    def __init__(
+        self,
+        root: DirNode,
+        dataset_type: str,
+        problems: Problems,
+        *,
+        where: str,
+        with_results: bool = False,
+        read_content: bool = False,
+        strict_names: bool = True,
+    ):
+        self.root = root
+        self.type = dataset_type
+        self.p = problems
+        self.where = where
+        self.with_results = with_results
+        self.read_content = read_content
+        self.strict_names = strict_names
+        self.items = 0
+        self.scenes = 0
+        self._ignored: list[str] = []
+        self._root_names: dict[str, str] = {}
+        self._scene_names: dict[str, str] = {}
+
+    def run(self) -> tuple[int, int]:
+        """Check everything; return ``(items, scenes)``."""
+        self._check_names()
+        if self.type == "TEXT":
+            self._check_text()
+        else:
+            self._check_sensor_layout()
+        if self._ignored:
+            self.p.warning(
+                "ignored",
+                f"{len(self._ignored)} file(s) lie outside the folders the server reads for a {self.type} "
+                f"dataset and will be ignored: {examples(self._ignored)}",
+            )
+        return self.items, self.scenes
+
+    # -- names -------------------------------------------------------------------------------------------
+
+    def _check_names(self) -> None:
+        for node in self.root.walk():
+            named = [(d.rel + "/", d.name) for d in node.dirs] + [(f.rel, f.name) for f in node.files]
+            for rel, name in named:
+                if not SAFE_NAME_RE.fullmatch(name):
+                    bad = sorted({c for c in name if not SAFE_NAME_RE.fullmatch(c)})
+                    shown = ", ".join(repr(c) for c in bad)
+                    self.p.add(
+                        self.strict_names,
+                        "unsafe name",
+                        f"{rel}: name contains {shown}; the server URL-decodes paths, so use only "
+                        "letters, digits, '.', '_' and '-' in file and folder names",
+                    )
+
+    # -- IMAGE / LiDAR -----------------------------------------------------------------------------------
+
+    def _check_sensor_layout(self) -> None:
+        primary_re = IMAGE_SENSOR_RE if self.type == "IMAGE" else LIDAR_SENSOR_RE
+        parents: list[DirNode] = []
+        scene_like: list[DirNode] = []
+        near: list[str] = []
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            consumed: set[int] = set()
+            if any(primary_re.fullmatch(d.name) for d in node.dirs):
+                parents.append(node)
+                consumed = self._data_parent(node)
+            else:
+                if node is not self.root and node.name.lower().startswith("scene_"):
+                    scene_like.append(node)
+                self._ignored.extend(f.rel for f in node.files)
+                self._note_stray(node, near)
+            stack.extend(d for d in reversed(node.dirs) if id(d) not in consumed)
+        for node in scene_like:
+            self.p.warning(
+                "empty scene",
+                f"{node.rel}/: named like a scene but holds no {_SENSOR_LABEL[self.type]}/ folder "
+                "directly, so the server does not import it as a scene",
+            )
+        if not parents:
+            self.p.error("no sensor folder", self._no_sensor_message(near))
+        elif self.items == 0:
+            self.p.error(
+                "no data",
+                f"no data files found in the {_SENSOR_LABEL[self.type]}/ folders under {self.where}; "
+                + _EXPECTED_LAYOUT[self.type],
+            )
+
+    def _note_stray(self, node: DirNode, near: list[str]) -> None:
+        count = _stray_data_files(node, self.type)
+        if count:
+            where = node.rel + "/" if node.rel else "the top level"
+            near.append(where)
+            self.p.warning(
+                "stray data",
+                f"{where}: holds {count} {_STRAY_KIND[self.type]} file(s) the server does not read; "
+                f"they must be in a folder named exactly {_SENSOR_LABEL[self.type]}"
+                + ("" if self.type == "TEXT" else " (one digit)"),
+            )
+
+    def _no_sensor_message(self, near: list[str]) -> str:
+        message = (
+            f"no `{_SENSOR_LABEL[self.type]}` folder found under {self.where}; {_EXPECTED_LAYOUT[self.type]}"
+        )
+        hints = []
+        names = [d.name for node in self.root.walk() for d in node.dirs]
+        if self.type != "IMAGE" and any(IMAGE_SENSOR_RE.fullmatch(n) for n in names):
+            hints.append("found image_<digit>/ folders: is this an IMAGE dataset?")
+        if self.type not in LIDAR_TYPES and any(LIDAR_SENSOR_RE.fullmatch(n) for n in names):
+            hints.append("found lidar_point_cloud_<digit>/ folders: is this a LIDAR_FUSION dataset?")
+        if self.type != "TEXT" and any(n.lower() == "text" for n in names):
+            hints.append("found text/ folders: is this a TEXT dataset?")
+        if near:
+            hints.append(f"data files found in folders the server does not read: {examples(near)}")
+        return message + ("" if not hints else " (" + "; ".join(hints) + ")")
+
+    def _data_parent(self, node: DirNode) -> set[int]:
+        """Check one data parent; return the ids of the child folders it consumed."""
+        lidar = self.type in LIDAR_TYPES
+        primary_re = LIDAR_SENSOR_RE if lidar else IMAGE_SENSOR_RE
+        consumed: set[int] = set()
+        names: dict[str, FileNode] = {}
+        siblings: list[tuple[DirNode, dict[str, FileNode]]] = []
+        result: DirNode | None = None
+        configs: DirNode | None = None
+        cameras = 0
+        for d in node.dirs:
+            low = d.name.lower()
+            if primary_re.fullmatch(low):
+                consumed.add(id(d))
+                for base, f in self._sensor_folder(d, "pcd" if lidar else "image").items():
+                    names.setdefault(base, f)
+            elif low == "result":
+                consumed.add(id(d))
+                result = d
+            elif lidar and low.startswith("lidar_point_cloud"):
+                consumed.add(id(d))
+                siblings.append((d, self._sensor_folder(d, "pcd")))
+            elif lidar and low.startswith("camera_image"):
+                consumed.add(id(d))
+                cameras += 1
+                siblings.append((d, self._sensor_folder(d, "image")))
+            elif lidar and low == "camera_config":
+                consumed.add(id(d))
+                configs = d
+            elif lidar and IMAGE_SENSOR_RE.fullmatch(low):
+                consumed.add(id(d))
+                self._ignored.extend(f.rel for f in d.files)
+                self.p.warning(
+                    "misplaced folder",
+                    f"{d.rel}/: image_<digit> folders are not read in a {self.type} dataset; "
+                    "camera images belong in camera_image_<n>/",
+                )
+            elif not lidar and LIDAR_SENSOR_RE.fullmatch(low):
+                consumed.add(id(d))
+                self.p.error(
+                    "pcd in image layout",
+                    f"{d.rel}/: point clouds cannot be imported into an IMAGE dataset; "
+                    "use a LIDAR_FUSION or LIDAR_BASIC dataset for lidar_point_cloud_<digit>/ folders",
+                )
+        if configs is not None:
+            siblings.append((configs, self._sensor_folder(configs, "config", cameras=cameras)))
+        self._ignored.extend(f.rel for f in node.files)
+
+        is_scene = node is not self.root and node.name.lower().startswith("scene_")
+        where = node.rel + "/" if node.rel else "the top level"
+        if is_scene:
+            self.scenes += 1
+            if node.name in self._scene_names:
+                self.p.warning(
+                    "duplicate scene",
+                    f"{node.rel}/: a scene named {node.name} also comes from "
+                    f"{self._scene_names[node.name]}/; the server skips the second one",
+                )
+            self._scene_names.setdefault(node.name, node.rel)
+        else:
+            if looks_like_scene(node.name):
+                self.p.warning(
+                    "scene name",
+                    f"{node.rel}/: looks like a scene but its name does not start with `scene_`, so its "
+                    f"{len(names)} frame(s) become separate root-level items; "
+                    f"rename it to {_scene_name(node.name)}",
+                )
+            dupes = sorted((n for n in names if n in self._root_names), key=natural_key)
+            if dupes:
+                self.p.warning(
+                    "duplicate data name",
+                    f"{where}: data name(s) {examples(dupes)} also appear under "
+                    f"{self._root_names[dupes[0]]}; the server skips duplicates with 'Duplicate data names'",
+                )
+            for n in names:
+                self._root_names.setdefault(n, where)
+        self.items += len(names)
+
+        for folder, bases in siblings:
+            extra = sorted((b for b in bases if b not in names), key=natural_key)
+            if extra:
+                self.p.warning(
+                    "unmatched file",
+                    f"{folder.rel}/: {len(extra)} file(s) match no {'point cloud' if lidar else 'image'} "
+                    f"by base name and will be ignored: {examples([bases[b].name for b in extra])}",
+                )
+        if result is not None:
+            results = self._sensor_folder(result, "result")
+            extra = sorted((b for b in results if b not in names), key=natural_key)
+            if extra:
+                self.p.warning(
+                    "unmatched result",
+                    f"{result.rel}/: {len(extra)} result file(s) match no data item and will be ignored: "
+                    f"{examples([results[b].name for b in extra])}",
+                )
+        return consumed
+
+    def _sensor_folder(self, folder: DirNode, kind: str, *, cameras: int = 0) -> dict[str, FileNode]:
+        """Check one sensor/config/result folder; return its accepted files by base name."""
+        is_result = kind == "result"
+        severe = self.with_results or not is_result
+        note = (
+            ""
+            if self.with_results or not is_result
+            else " (result/ is only read when the import sets resultType)"
+        )
+        for sub in folder.dirs:
+            self.p.warning("nested folder", f"{sub.rel}/: folders inside {folder.name}/ are not read")
+            self._ignored.extend(f.rel for n in sub.walk() for f in n.files)
+        accepted: dict[str, FileNode] = {}
+        for f in folder.files:
+            ext = ext_of(f.name)
+            problem = self._type_problem(kind, ext, folder.name)
+            if problem:
+                self.p.add(severe, "file type", f"{f.rel}: {problem}{note}")
+                continue
+            base = base_name(f.name)
+            if base in accepted:
+                self.p.add(
+                    severe,
+                    "duplicate base name",
+                    f"{f.rel}: has the same base name as {accepted[base].name} in {folder.name}/; "
+                    f"the server skips data item '{base}' entirely{note}",
+                )
+                continue
+            accepted[base] = f
+            if f.size == 0:
+                self.p.warning("zero-byte file", f"{f.rel}: file is empty (0 bytes)")
+            elif self.read_content and f.path:
+                self._check_content(f, kind, severe, note, cameras)
+        return accepted
+
+    @staticmethod
+    def _type_problem(kind: str, ext: str, folder: str) -> str | None:
+        shown = f"'.{ext}'" if ext else "(no suffix)"
+        if kind == "pcd":
+            if ext == "pcd":
+                return None
+            if ext in IMAGE_EXTS or ext == "webp":
+                return (
+                    f"image file in point-cloud folder {folder}/; only .pcd files belong here, "
+                    "camera images go in camera_image_<n>/"
+                )
+            return f"unsupported file type {shown} in {folder}/; expected .pcd point clouds"
+        if kind == "image":
+            if ext in IMAGE_EXTS:
+                return None
+            if ext == "webp":
+                return "WebP images are refused: the server cannot decode them; convert to .jpg or .png"
+            if ext == "pcd":
+                return (
+                    f"point cloud in image folder {folder}/; .pcd files belong in lidar_point_cloud_<n>/ "
+                    "of a LIDAR_FUSION/LIDAR_BASIC dataset"
+                )
+            return f"unsupported file type {shown} in {folder}/; expected .jpg, .jpeg, .png, .bmp or .tiff"
+        if ext != "json":
+            return f"unsupported file type {shown} in {folder}/; expected .json"
+        return None
+
+    # -- contents ----------------------------------------------------------------------------------------
+
+    def _check_content(self, f: FileNode, kind: str, severe: bool, note: str, cameras: int) -> None:
+        try:
+            if kind == "image":
+                self._check_image(f)
+            elif kind == "pcd":
+                self._check_pcd(f)
+            else:
+                with open(f.path, "rb") as fh:
+                    data = fh.read()
+                try:
+                    doc = json.loads(data)
+                except ValueError as exc:
+                    self.p.add(severe, "bad json", f"{f.rel}: not valid JSON ({exc}){note}")
+                    return
+                if kind == "config":
+                    self._check_config(f, doc, cameras)
+                elif kind == "result":
+                    self._check_result(f, doc, severe, note)
+                else:
+                    self._check_text_file(f, doc)
+        except OSError as exc:
+            self.p.error("unreadable", f"{f.rel}: cannot be read ({exc.strerror or exc})")
+
+    def _check_image(self, f: FileNode) -> None:
+        with open(f.path, "rb") as fh:
+            found = sniff_image(fh.read(16))
+        if found == "webp":
+            self.p.error(
+                "webp", f"{f.rel}: is a WebP image; the server cannot decode WebP, convert it to .png/.jpg"
+            )
+        elif found is None:
+            self.p.error(
+                "not an image",
+                f"{f.rel}: is not a JPEG/PNG/BMP/TIFF image; the server silently drops undecodable images "
+                "together with the other items of their batch of 5",
+            )
+
+    def _check_pcd(self, f: FileNode) -> None:
+        with open(f.path, "rb") as fh:
+            head = fh.read(4096)
+        keys = set()
+        for line in head.split(b"\n"):
+            words = line.split()
+            if words and not words[0].startswith(b"#"):
+                keys.add(words[0].upper())
+                if words[0].upper() == b"DATA":
+                    break
+        missing = [k.decode() for k in (b"VERSION", b"FIELDS", b"POINTS", b"DATA") if k not in keys]
+        if missing:
+            self.p.error("not a pcd", f"{f.rel}: not a PCD point cloud (header lacks {', '.join(missing)})")
+
+    def _check_config(self, f: FileNode, doc: object, cameras: int) -> None:
+        if not isinstance(doc, list):
+            self.p.error(
+                "camera config",
+                f"{f.rel}: camera_config must be a JSON array with one object per camera_image_<n> folder, "
+                f"found a JSON {type(doc).__name__}",
+            )
+            return
+        for i, cam in enumerate(doc):
+            internal = (
+                cam.get("cameraInternal", cam.get("camera_internal")) if isinstance(cam, dict) else None
+            )
+            external = (
+                cam.get("cameraExternal", cam.get("camera_external")) if isinstance(cam, dict) else None
+            )
+            if not isinstance(internal, dict) or not {"fx", "fy", "cx", "cy"} <= internal.keys():
+                self.p.warning(
+                    "camera config", f"{f.rel}: camera #{i} lacks cameraInternal {{fx, fy, cx, cy}}"
+                )
+            if not (isinstance(external, list) and len(external) == 16):
+                self.p.warning("camera config", f"{f.rel}: camera #{i} lacks cameraExternal (16 numbers)")
+        if len(doc) < cameras:
+            self.p.warning(
+                "camera config",
+                f"{f.rel}: describes {len(doc)} camera(s) but there are {cameras} camera_image folders",
+            )
+
+    def _check_result(self, f: FileNode, doc: object, severe: bool, note: str) -> None:
+        if isinstance(doc, dict) and "objects" not in doc and "result" in doc:
+            self.p.add(
+                severe,
+                "result format",
+                f'{f.rel}: the older {{"result": {{"objects": ...}}}} format is not imported; '
+                f'use a top-level {{"objects": [...]}}{note}',
+            )
+            return
+        parts = doc if isinstance(doc, list) else [doc]
+        if not parts or not all(isinstance(p, dict) and isinstance(p.get("objects"), list) for p in parts):
+            self.p.add(
+                severe,
+                "result format",
+                f'{f.rel}: a result file must be {{"objects": [...]}} (or an array of those){note}',
+            )
+            return
+        objects = [o for p in parts for o in p["objects"]]
+        if not objects:
+            self.p.warning("result format", f"{f.rel}: has no objects; the server rejects empty result files")
+        for i, obj in enumerate(objects):
+            kind = obj.get("type") if isinstance(obj, dict) else None
+            if kind not in RESULT_OBJECT_TYPES:
+                self.p.add(
+                    severe,
+                    "dropped object",
+                    f"{f.rel}: object #{i} has type {kind!r}, which the server drops; valid types: "
+                    f"{', '.join(sorted(RESULT_OBJECT_TYPES))}{note}",
+                )
+            elif obj.get("contour") is None:
+                self.p.add(
+                    severe,
+                    "dropped object",
+                    f"{f.rel}: object #{i} ({kind}) has no contour; the server drops it{note}",
+                )
+
+    # -- TEXT --------------------------------------------------------------------------------------------
+
+    def _check_text(self) -> None:
+        found = 0
+        near: list[str] = []
+        for node in self.root.walk():
+            is_text = node is not self.root and node.name.lower() == "text"
+            depth = node.rel.count("/") + 1 if node.rel else 0
+            if is_text and depth > TEXT_MAX_DEPTH:
+                self.p.warning("deep text", f"{node.rel}/: more than {TEXT_MAX_DEPTH} levels deep; not read")
+                is_text = False
+            if not is_text:
+                self._ignored.extend(f.rel for f in node.files)
+                self._note_stray(node, near)
+                continue
+            found += 1
+            self.items += len(self._sensor_folder_text(node))
+        if not found:
+            self.p.error("no sensor folder", self._no_sensor_message(near))
+        elif self.items == 0:
+            self.p.error("no data", f"the text/ folders under {self.where} hold no .json files")
+
+    def _sensor_folder_text(self, folder: DirNode) -> list[FileNode]:
+        accepted = []
+        for f in folder.files:
+            problem = self._type_problem("text", ext_of(f.name), folder.name)
+            if problem:
+                self.p.error("file type", f"{f.rel}: {problem}")
+                continue
+            accepted.append(f)
+            if f.size == 0:
+                self.p.warning("zero-byte file", f"{f.rel}: file is empty (0 bytes)")
+            elif self.read_content and f.path:
+                self._check_content(f, "text", True, "", 0)
+        return accepted
+
+    def _check_text_file(self, f: FileNode, doc: object) -> None:
+        expected = "a TEXT file must be a JSON array of {id, parentId, text, role} messages"
+        if not isinstance(doc, list) or not doc:
+            self.p.error("text format", f"{f.rel}: {expected}")
+            return
+        ids = set()
+        roots = 0
+        for i, msg in enumerate(doc):
+            if not isinstance(msg, dict):
+                self.p.error("text format", f"{f.rel}: message #{i} is not an object; {expected}")
+                return
+            missing = [k for k in ("id", "text", "role") if msg.get(k) in (None, "")]
+            if missing or "parentId" not in msg:
+                missing += [] if "parentId" in msg else ["parentId"]
+                self.p.error(
+                    "text format",
+                    f"{f.rel}: message #{i} lacks {', '.join(missing)}; the server drops such messages",
+                )
+                continue
+            if msg["role"] not in TEXT_ROLES:
+                self.p.warning(
+                    "text role",
+                    f"{f.rel}: message #{i} has role {msg['role']!r}; expected 'prompter' or 'assistant'",
+                )
+            ids.add(str(msg["id"]))
+            roots += msg["parentId"] in (None, "")
+        if not roots:
+            self.p.error("text format", f"{f.rel}: no message has an empty parentId, so no dialogue starts")
+        orphans = [
+            str(m["parentId"])
+            for m in doc
+            if isinstance(m, dict) and m.get("parentId") not in (None, "") and str(m["parentId"]) not in ids
+        ]
+        if orphans:
+            self.p.warning(
+                "text format",
+                f"{f.rel}: parentId(s) {examples(orphans)} name no message; those branches are not imported",
+            )

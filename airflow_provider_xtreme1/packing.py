@@ -1,0 +1,722 @@
+"""Check dataset folders and archives against Xtreme1's import rules, and pack folders into ZIP files.
+
+* :func:`validate_dataset_folder` reports what the server would skip or refuse (rules in
+  :mod:`airflow_provider_xtreme1.layout`), before anything is uploaded.
+* :func:`plan_zip` describes a stored (uncompressed), ZIP64-capable archive of a folder whose exact length
+  is known up front, so it can be streamed straight into a presigned PUT with a ``Content-Length``.
+* :func:`pack_dataset` writes that archive to disk atomically.
+* :func:`check_archive` inspects an archive the user made, reading only its directory.
+* :func:`safe_extract` unpacks an export without letting entries escape the destination.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import shutil
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from zipstream import ZIP_STORED, ZipStream
+
+from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
+from airflow_provider_xtreme1.layout import (
+    DirNode,
+    FileNode,
+    LayoutChecker,
+    LayoutReport,
+    Problems,
+    examples,
+    natural_key,
+    normalize_dataset_type,
+)
+
+__all__ = [
+    "ArchiveReport",
+    "LayoutReport",
+    "PackResult",
+    "ZipPlan",
+    "check_archive",
+    "pack_dataset",
+    "plan_zip",
+    "safe_extract",
+    "validate_dataset_folder",
+]
+
+_ZIP_FILECOUNT_LIMIT = 0xFFFF
+_MAGIC_NAMES = {
+    b"\x1f\x8b": "gzip",
+    b"Rar!": "RAR",
+    b"7z\xbc\xaf": "7-Zip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"%PDF": "PDF",
+}
+
+
+# -------------------------------------------------------------------------------------------- validate
+
+
+def validate_dataset_folder(
+    folder: str | os.PathLike, dataset_type: str, *, with_results: bool = False
+) -> LayoutReport:
+    """Check a folder against the layout Xtreme1 imports for ``dataset_type``, as the server would see it.
+
+    The folder is judged as the top folder of its future archive (:func:`plan_zip` packs it under its own
+    name), so a folder named ``scene_01`` is itself a scene. Hidden files (``.DS_Store``) and ``__MACOSX``
+    are skipped and reported as warnings. Symbolic links to files are followed; links that lead outside
+    the folder are refused.
+
+    :param folder: the dataset folder.
+    :param dataset_type: ``IMAGE``, ``LIDAR_FUSION``, ``LIDAR_BASIC`` or ``TEXT``.
+    :param with_results: Optional. ``True`` when the import will set ``resultType``, so problems in
+        ``result/`` files are errors; by default they are warnings, since the server ignores ``result/``
+        without ``resultType``.
+    :return: a :class:`~airflow_provider_xtreme1.layout.LayoutReport`; call ``raise_for_errors()`` on it.
+    :raises ValueError: for an unknown dataset type.
+    """
+    dtype = normalize_dataset_type(dataset_type)
+    path = Path(folder).expanduser().absolute()
+    problems = Problems()
+    report = LayoutReport(dataset_type=dtype, folder=str(path))
+    if not path.exists():
+        problems.error("missing", f"{path} does not exist")
+    elif not path.is_dir():
+        problems.error("not a folder", f"{path} is not a folder")
+    else:
+        root, report.entries = _scan_folder(path, problems)
+        top = root.dirs[0]
+        report.files = sum(len(n.files) for n in top.walk())
+        report.bytes = sum(f.size for n in top.walk() for f in n.files)
+        checker = LayoutChecker(
+            root,
+            dtype,
+            problems,
+            where=str(path),
+            with_results=with_results,
+            read_content=True,
+            strict_names=True,
+        )
+        report.items, report.scenes = checker.run()
+    problems.finish()
+    report.errors, report.warnings = problems.errors, problems.warnings
+    return report
+
+
+def _scan_folder(folder: Path, problems: Problems) -> tuple[DirNode, list[tuple[str, str, int]]]:
+    """Build the name tree of ``folder`` (as top folder of an archive) and the list of archive entries."""
+    real_root = os.path.realpath(folder)
+    root = DirNode("", "")
+    top = DirNode(folder.name, folder.name)
+    root.dirs.append(top)
+    skipped: list[str] = []
+    st_top = os.stat(folder)
+    visited = {(st_top.st_dev, st_top.st_ino)}
+    # Depth-first, children in natural order, so archive entries come out sorted like the server sorts.
+    stack: list[tuple[str, DirNode]] = [(str(folder), top)]
+    while stack:
+        dir_path, node = stack.pop()
+        try:
+            with os.scandir(dir_path) as it:
+                listing = sorted(it, key=lambda e: natural_key(e.name))
+        except OSError as exc:
+            problems.error("unreadable", f"{node.rel}/: cannot be listed ({exc.strerror or exc})")
+            continue
+        subdirs: list[tuple[str, DirNode]] = []
+        for entry in listing:
+            rel = f"{node.rel}/{entry.name}"
+            if entry.name.startswith(".") or entry.name == "__MACOSX":
+                skipped.append(rel)
+                continue
+            try:
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if target != real_root and not target.startswith(real_root + os.sep):
+                        problems.error(
+                            "symlink",
+                            f"{rel}: symbolic link to {target}, outside {folder}; "
+                            "refused (copy the file into the folder instead)",
+                        )
+                        continue
+                    st = os.stat(entry.path)
+                else:
+                    st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                problems.error("unreadable", f"{rel}: cannot be read ({exc.strerror or exc})")
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                key = (st.st_dev, st.st_ino)
+                if key in visited:
+                    problems.error(
+                        "symlink", f"{rel}: symbolic link loop (points to a folder already packed)"
+                    )
+                    continue
+                visited.add(key)
+                child = DirNode(entry.name, rel)
+                node.dirs.append(child)
+                subdirs.append((entry.path, child))
+            elif stat.S_ISREG(st.st_mode):
+                node.files.append(FileNode(entry.name, rel, st.st_size, entry.path))
+            else:
+                problems.error("special file", f"{rel}: not a regular file or folder")
+        stack.extend(reversed(subdirs))
+    if skipped:
+        problems.warning(
+            "hidden",
+            f"{len(skipped)} hidden file(s)/folder(s) are skipped and not packed: {examples(skipped)}",
+        )
+    return root, _archive_order(top, folder)
+
+
+def _archive_order(top: DirNode, folder: Path) -> list[tuple[str, str, int]]:
+    """Archive entries in pre-order: a folder entry, its files, then its sub-folders."""
+    out: list[tuple[str, str, int]] = []
+    stack: list[tuple[DirNode, str]] = [(top, str(folder))]
+    while stack:
+        node, path = stack.pop()
+        out.append((node.rel + "/", path, 0))
+        out.extend((f.rel, f.path, f.size) for f in node.files)
+        stack.extend((d, os.path.join(path, d.name)) for d in reversed(node.dirs))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class ZipPlan:
+    """A stored ZIP of a dataset folder, described before any byte is produced.
+
+    ``size`` is the exact length of the archive. :meth:`iter_bytes` streams it without building it in
+    memory; each call starts a new pass, so a failed upload can be retried from the first byte. The plan
+    can be handed to ``requests``/``httpx`` directly: ``len(plan)`` and ``iter(plan)`` are provided.
+    """
+
+    folder: str
+    top_folder: str
+    size: int
+    report: LayoutReport = field(repr=False)
+    entries: tuple[tuple[str, str, int], ...] = field(repr=False)
+
+    @property
+    def files(self) -> int:
+        return sum(1 for arcname, _, _ in self.entries if not arcname.endswith("/"))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.iter_bytes()
+
+    def iter_bytes(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """A new iterator over the archive's bytes, in pieces of about ``chunk_size`` bytes.
+
+        :raises Xtreme1ValidationError: (while iterating) when a file changed after the plan was made,
+            so the archive would not match ``size``.
+        """
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        return self._generate(chunk_size)
+
+    def _generate(self, chunk_size: int) -> Iterator[bytes]:
+        try:
+            stream = _build_stream(self.entries)
+        except OSError as exc:
+            raise self._changed(f"{exc.filename}: {exc.strerror}") from exc
+        if len(stream) != self.size:
+            raise self._changed(f"the archive would now be {len(stream)} bytes, not {self.size}")
+        pieces: list[bytes] = []
+        pending = 0
+        produced = 0
+        try:
+            for piece in stream:
+                if not pending and len(piece) >= chunk_size:
+                    produced += len(piece)
+                    yield piece
+                    continue
+                pieces.append(piece)
+                pending += len(piece)
+                if pending >= chunk_size:
+                    chunk = b"".join(pieces)
+                    pieces.clear()
+                    pending = 0
+                    produced += len(chunk)
+                    yield chunk
+        except (OSError, RuntimeError) as exc:  # zipstream raises RuntimeError on a size mismatch
+            raise self._changed(str(exc)) from exc
+        if pieces:
+            chunk = b"".join(pieces)
+            produced += len(chunk)
+            yield chunk
+        if produced != self.size:
+            raise self._changed(f"{produced} bytes were produced instead of {self.size}")
+
+    def _changed(self, detail: str) -> Xtreme1ValidationError:
+        return Xtreme1ValidationError(
+            f"{self.folder} changed after its archive was planned; plan it again", [detail]
+        )
+
+
+def _build_stream(entries: tuple[tuple[str, str, int], ...]) -> ZipStream:
+    stream = ZipStream(compress_type=ZIP_STORED, sized=True)
+    for arcname, path, _ in entries:
+        stream.add_path(path, arcname, recurse=False)
+    return stream
+
+
+def plan_zip(folder: str | os.PathLike, dataset_type: str, *, report: LayoutReport | None = None) -> ZipPlan:
+    """Validate ``folder`` and plan a stored ZIP64-capable archive of it, under a top folder of its name.
+
+    :param folder: the dataset folder.
+    :param dataset_type: ``IMAGE``, ``LIDAR_FUSION``, ``LIDAR_BASIC`` or ``TEXT``.
+    :param report: Optional. A report from :func:`validate_dataset_folder` for this folder, to skip a
+        second scan.
+    :return: a :class:`ZipPlan` whose ``size`` is the exact archive length.
+    :raises Xtreme1ValidationError: when the folder breaks the layout rules.
+    """
+    path = Path(folder).expanduser().absolute()
+    if report is None:
+        report = validate_dataset_folder(path, dataset_type)
+    elif report.folder != str(path) or report.dataset_type != normalize_dataset_type(dataset_type):
+        raise ValueError(
+            f"the report is for {report.dataset_type} {report.folder}, not {dataset_type} {path}"
+        )
+    report.raise_for_errors()
+    entries = list(report.entries)
+    if len(entries) == _ZIP_FILECOUNT_LIMIT:
+        # zipstream-ng 1.9 writes ZIP64 end records from 65,535 entries on but only counts them in len()
+        # above 65,535: leave out the (optional) top folder entry so the promised size stays exact.
+        entries = entries[1:]
+    stream = _build_stream(tuple(entries))
+    return ZipPlan(
+        folder=str(path), top_folder=path.name, size=len(stream), report=report, entries=tuple(entries)
+    )
+
+
+# ---------------------------------------------------------------------------------------------- pack
+
+
+@dataclass
+class PackResult:
+    """A written dataset archive: ``bytes`` is the archive's size; counts are from the validation."""
+
+    path: Path
+    items: int
+    scenes: int
+    files: int
+    bytes: int
+    warnings: list[str]
+
+
+def pack_dataset(
+    folder: str | os.PathLike,
+    dataset_type: str,
+    output_path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    with_results: bool = False,
+) -> PackResult:
+    """Validate ``folder`` and write it as a stored ZIP to ``output_path``, atomically.
+
+    The archive is streamed into ``<output>.partial-<random>`` next to the output, synced to disk, then
+    renamed; on any failure the partial file is removed, and an existing output is never touched unless
+    ``overwrite`` is set.
+
+    :param folder: the dataset folder (never written to).
+    :param dataset_type: ``IMAGE``, ``LIDAR_FUSION``, ``LIDAR_BASIC`` or ``TEXT``.
+    :param output_path: where to write the archive; must end with ``.zip`` and lie outside ``folder``.
+    :param overwrite: Optional. Replace an existing output file (default ``False``).
+    :param with_results: Optional. Treat ``result/`` problems as errors (the import will set
+        ``resultType``).
+    :return: a :class:`PackResult`.
+    :raises Xtreme1ValidationError: when the folder breaks the layout rules.
+    :raises FileExistsError: when the output exists and ``overwrite`` is false.
+    :raises ValueError: when the output is not a ``.zip`` path or lies inside the folder.
+    """
+    src = Path(folder).expanduser().absolute()
+    out = Path(output_path).expanduser().absolute()
+    if out.suffix.lower() != ".zip":
+        raise ValueError(
+            f"{out}: the output must end with .zip (the server picks the decompressor by suffix)"
+        )
+    real_src = os.path.realpath(src)
+    real_out = os.path.join(os.path.realpath(out.parent), out.name)
+    if real_out == real_src or real_out.startswith(real_src + os.sep):
+        raise ValueError(f"{out} lies inside the dataset folder {src}; write the archive somewhere else")
+    if out.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "the output path is a folder", str(out))
+    if out.exists() and not overwrite:
+        raise FileExistsError(
+            errno.EEXIST, "output archive already exists (pass overwrite=True to replace it)", str(out)
+        )
+    report = validate_dataset_folder(src, dataset_type, with_results=with_results)
+    plan = plan_zip(src, dataset_type, report=report)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(out.parent).free
+    if free < plan.size:
+        raise OSError(
+            errno.ENOSPC, f"the archive needs {plan.size} bytes but only {free} are free", str(out.parent)
+        )
+
+    tmp = out.parent / f"{out.name}.partial-{secrets.token_hex(6)}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in plan.iter_bytes():
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        written = os.path.getsize(tmp)
+        if written != plan.size:
+            raise OSError(errno.EIO, f"wrote {written} bytes instead of {plan.size}", str(tmp))
+        _publish(tmp, out, overwrite=overwrite)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(out.parent)
+    return PackResult(
+        path=out,
+        items=report.items,
+        scenes=report.scenes,
+        files=report.files,
+        bytes=plan.size,
+        warnings=list(report.warnings),
+    )
+
+
+def _publish(tmp: Path, out: Path, *, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, out)
+        return
+    try:
+        os.link(tmp, out)  # fails if the output appeared meanwhile: no check-then-rename race
+    except FileExistsError:
+        raise FileExistsError(
+            errno.EEXIST, "output archive appeared while packing; not overwritten", str(out)
+        ) from None
+    except OSError:  # file system without hard links
+        if out.exists():
+            raise FileExistsError(
+                errno.EEXIST, "output archive appeared while packing; not overwritten", str(out)
+            ) from None
+        os.replace(tmp, out)
+        return
+    tmp.unlink()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------------------- archives
+
+
+@dataclass
+class ArchiveReport:
+    """What :func:`check_archive` found. ``bytes`` is the uncompressed total of the file entries."""
+
+    path: str
+    format: str | None = None
+    size: int = 0
+    entries: int = 0
+    files: int = 0
+    bytes: int = 0
+    dataset_type: str | None = None
+    items: int = 0
+    scenes: int = 0
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`Xtreme1ValidationError` listing every error, if there are any."""
+        if self.errors:
+            raise Xtreme1ValidationError(
+                f"{self.path} cannot be imported by Xtreme1 ({len(self.errors)} problem(s)):", self.errors
+            )
+
+
+def check_archive(path: str | os.PathLike, dataset_type: str | None = None) -> ArchiveReport:
+    """Inspect an archive before uploading it, reading only its directory (never the whole file).
+
+    Checks: the file exists, is not empty, is a ``.zip`` or an uncompressed ``.tar`` (the only formats
+    the server both accepts and decompresses), is not truncated, uses compression the server can read,
+    and has no entry escaping its folder. With ``dataset_type``, the entry names are checked against the
+    layout rules (names only; contents are not read).
+
+    :param path: the archive.
+    :param dataset_type: Optional. ``IMAGE``, ``LIDAR_FUSION``, ``LIDAR_BASIC`` or ``TEXT``.
+    :return: an :class:`ArchiveReport`; call ``raise_for_errors()`` on it.
+    """
+    archive = Path(path).expanduser().absolute()
+    dtype = normalize_dataset_type(dataset_type) if dataset_type is not None else None
+    report = ArchiveReport(path=str(archive), dataset_type=dtype)
+    problems = Problems()
+    names = _archive_names(archive, report, problems)
+    if names is not None:
+        bad = [n for n in names if _unsafe_member(n)]
+        for name in bad:
+            problems.error(
+                "escaping entry",
+                f"{archive.name}: entry {name!r} would land outside the "
+                "extraction folder (absolute path, drive letter or '..')",
+            )
+        if dtype is not None and not bad:
+            root = DirNode("", "")
+            for name, size in names.items():
+                parts = [p for p in name.split("/") if p not in ("", ".")]
+                if not parts or "__MACOSX" in parts:
+                    continue
+                node = root
+                for part in parts[:-1]:
+                    node = node.child(part)
+                if name.endswith("/"):
+                    node.child(parts[-1])
+                else:
+                    node.files.append(FileNode(parts[-1], "/".join(parts), size))
+            checker = LayoutChecker(
+                root, dtype, problems, where=archive.name, read_content=False, strict_names=False
+            )
+            report.items, report.scenes = checker.run()
+    problems.finish()
+    report.errors, report.warnings = problems.errors, problems.warnings
+    return report
+
+
+def _unsafe_member(name: str) -> bool:
+    if name.startswith(("/", "\\")) or (len(name) >= 2 and name[1] == ":"):
+        return True
+    return ".." in name.replace("\\", "/").split("/")
+
+
+def _archive_names(archive: Path, report: ArchiveReport, problems: Problems) -> dict[str, int] | None:
+    """Entry names (folders end with '/') and sizes, or ``None`` after recording why they are unreadable."""
+    if not archive.exists():
+        problems.error("missing", f"{archive} does not exist")
+        return None
+    if archive.is_dir():
+        problems.error("folder", f"{archive} is a folder, not an archive; pack it with pack_dataset first")
+        return None
+    report.size = archive.stat().st_size
+    lower = archive.name.lower()
+    if lower.endswith((".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".gz", ".bz2", ".rar", ".7z", ".xz")):
+        problems.error(
+            "format",
+            f"{archive.name}: the server only imports .zip and .tar archives "
+            f"({archive.suffix} is refused or never decompressed); repack it as .zip",
+        )
+        return None
+    if not lower.endswith((".zip", ".tar")):
+        problems.error(
+            "format",
+            f"{archive.name}: unsupported suffix {archive.suffix or '(none)'!r}; the server "
+            "only imports .zip and .tar archives; use .zip",
+        )
+        return None
+    if report.size == 0:
+        problems.error("empty", f"{archive} is empty (0 bytes)")
+        return None
+    with open(archive, "rb") as fh:
+        head = fh.read(512)
+    if lower.endswith(".tar"):
+        report.format = "tar"
+        return _tar_names(archive, head, report, problems)
+    report.format = "zip"
+    return _zip_names(archive, head, report, problems)
+
+
+def _zip_names(
+    archive: Path, head: bytes, report: ArchiveReport, problems: Problems
+) -> dict[str, int] | None:
+    if head[:4] == b"PK\x05\x06":
+        problems.error("empty", f"{archive.name}: the ZIP archive has no entries")
+        return None
+    if head[:4] != b"PK\x03\x04":
+        kind = next((n for magic, n in _MAGIC_NAMES.items() if head.startswith(magic)), None)
+        if kind is None and len(head) >= 262 and head[257:262] == b"ustar":
+            kind = "tar"
+        looks = f" (it looks like {kind} data)" if kind else ""
+        problems.error(
+            "not a zip",
+            f"{archive.name}: not a ZIP archive{looks}; the file does not start with a ZIP local header",
+        )
+        return None
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        problems.error(
+            "truncated",
+            f"{archive.name}: the ZIP central directory is missing or damaged ({exc}); "
+            f"the file ({report.size} bytes) is probably truncated or not fully uploaded",
+        )
+        return None
+    names: dict[str, int] = {}
+    with zf, open(archive, "rb") as raw:
+        infos = zf.infolist()
+        start_dir = getattr(zf, "start_dir", None)
+        limit = start_dir if isinstance(start_dir, int) else report.size
+        for info in infos:
+            data_end = info.header_offset + 30 + len(info.orig_filename.encode("utf-8")) + info.compress_size
+            if data_end > limit:
+                problems.error(
+                    "truncated",
+                    f"{archive.name}: entry {info.filename!r} extends past the start of "
+                    "the central directory; the archive is inconsistent or truncated",
+                )
+                return None
+            if info.flag_bits & 0x1:
+                problems.error(
+                    "encrypted",
+                    f"{archive.name}: entry {info.filename!r} is encrypted; the server "
+                    "cannot read encrypted entries",
+                )
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) and not info.is_dir():
+                problems.error(
+                    "compression",
+                    f"{archive.name}: entry {info.filename!r} uses compression method "
+                    f"{info.compress_type}; the server reads only stored or deflated entries",
+                )
+            if stat.S_ISLNK(info.external_attr >> 16):
+                problems.warning(
+                    "link",
+                    f"{archive.name}: entry {info.filename!r} is a symbolic link; the "
+                    "server extracts it as a small file holding the link target",
+                )
+            names[info.filename] = 0 if info.is_dir() else info.file_size
+        for info in (infos[:1] + infos[-1:]) if infos else []:
+            raw.seek(info.header_offset)
+            if raw.read(4) != b"PK\x03\x04":
+                problems.error(
+                    "truncated",
+                    f"{archive.name}: the local header of {info.filename!r} is missing; "
+                    "the archive is damaged",
+                )
+                return None
+    report.entries = len(infos)
+    report.files = sum(1 for i in infos if not i.is_dir())
+    report.bytes = sum(i.file_size for i in infos if not i.is_dir())
+    if not infos:
+        problems.error("empty", f"{archive.name}: the ZIP archive has no entries")
+        return None
+    return names
+
+
+def _tar_names(
+    archive: Path, head: bytes, report: ArchiveReport, problems: Problems
+) -> dict[str, int] | None:
+    if head.startswith(b"\x1f\x8b") or head.startswith(b"BZh"):
+        problems.error(
+            "format",
+            f"{archive.name}: a compressed tar named .tar; the server only reads "
+            "uncompressed .tar or .zip archives; use .zip",
+        )
+        return None
+    names: dict[str, int] = {}
+    end = 0
+    try:
+        with tarfile.open(archive, "r:") as tf:
+            for member in tf:
+                name = member.name + ("/" if member.isdir() else "")
+                if member.issym() or member.islnk():
+                    problems.warning(
+                        "link", f"{archive.name}: entry {member.name!r} is a link; it is not imported as data"
+                    )
+                    continue
+                if not (member.isfile() or member.isdir()):
+                    problems.warning(
+                        "special", f"{archive.name}: entry {member.name!r} is not a file or folder"
+                    )
+                    continue
+                names[name] = member.size if member.isfile() else 0
+                end = max(end, member.offset_data + member.size)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        problems.error("truncated", f"{archive.name}: the tar archive is truncated or damaged ({exc})")
+        return None
+    if end > report.size:
+        problems.error(
+            "truncated",
+            f"{archive.name}: the last entry ends at byte {end} but the file has only "
+            f"{report.size} bytes; the archive is truncated",
+        )
+        return None
+    if not names:
+        problems.error("empty", f"{archive.name}: the tar archive has no entries")
+        return None
+    report.entries = len(names)
+    report.files = sum(1 for n in names if not n.endswith("/"))
+    report.bytes = sum(names.values())
+    return names
+
+
+# ---------------------------------------------------------------------------------------------- extract
+
+
+def safe_extract(zip_path: str | os.PathLike, dest_dir: str | os.PathLike) -> list[Path]:
+    """Extract a ZIP (an Xtreme1 export) into ``dest_dir``, refusing anything that could escape it.
+
+    Every entry is checked before anything is written: absolute paths, drive letters, ``..`` parts,
+    symbolic links, encrypted entries and targets resolving outside ``dest_dir`` (also through links
+    already present there) make the whole extraction fail. Existing files are overwritten.
+
+    :param zip_path: the archive.
+    :param dest_dir: the destination folder (created when missing).
+    :return: the extracted files, in archive order.
+    :raises Xtreme1ValidationError: naming every refused entry.
+    """
+    dest = Path(dest_dir).expanduser().absolute()
+    dest.mkdir(parents=True, exist_ok=True)
+    real_dest = dest.resolve()
+    refused: list[str] = []
+    plan: list[tuple[zipfile.ZipInfo, Path]] = []
+    try:
+        zf = zipfile.ZipFile(zip_path)
+    except zipfile.BadZipFile as exc:
+        raise Xtreme1ValidationError(f"{zip_path} is not a readable ZIP archive: {exc}") from exc
+    with zf:
+        for info in zf.infolist():
+            name = info.filename
+            if _unsafe_member(name) or "\\" in name:
+                refused.append(f"{name!r}: absolute path, drive letter, backslash or '..'")
+                continue
+            if stat.S_ISLNK(info.external_attr >> 16):
+                refused.append(f"{name!r}: symbolic link")
+                continue
+            if info.flag_bits & 0x1:
+                refused.append(f"{name!r}: encrypted")
+                continue
+            target = dest.joinpath(*PurePosixPath(name).parts)
+            resolved = target.resolve()
+            if resolved != real_dest and real_dest not in resolved.parents:
+                refused.append(f"{name!r}: resolves to {resolved}, outside {real_dest}")
+                continue
+            plan.append((info, resolved))
+        if refused:
+            raise Xtreme1ValidationError(f"refusing to extract {zip_path}: unsafe entries", refused)
+        extracted: list[Path] = []
+        for info, target in plan:
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+            extracted.append(target)
+    return extracted
