@@ -56,7 +56,9 @@ class Xtreme1ApiError(Xtreme1Error):
         self.server_message = message
         self.http_status = http_status
         self.endpoint = endpoint
-        super().__init__(f"Xtreme1 {endpoint} failed: {code}: {message or '(no message)'} (HTTP {http_status})")
+        super().__init__(
+            f"Xtreme1 {endpoint} failed: {code}: {message or '(no message)'} (HTTP {http_status})"
+        )
 
 
 class Xtreme1AuthError(Xtreme1ApiError):

@@ -22,7 +22,25 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "hooks": [{"integration-name": "Xtreme1", "python-modules": ["airflow_provider_xtreme1.hooks.xtreme1"]}],
+        "hooks": [
+            {"integration-name": "Xtreme1", "python-modules": ["airflow_provider_xtreme1.hooks.xtreme1"]}
+        ],
+        "operators": [
+            {
+                "integration-name": "Xtreme1",
+                "python-modules": [
+                    "airflow_provider_xtreme1.operators.datasets",
+                    "airflow_provider_xtreme1.operators.upload",
+                ],
+            }
+        ],
+        "sensors": [
+            {"integration-name": "Xtreme1", "python-modules": ["airflow_provider_xtreme1.sensors.xtreme1"]}
+        ],
+        "triggers": [
+            {"integration-name": "Xtreme1", "python-modules": ["airflow_provider_xtreme1.triggers.xtreme1"]}
+        ],
+        "extra-links": ["airflow_provider_xtreme1.links.Xtreme1DatasetLink"],
         "connection-types": [
             {
                 "connection-type": "xtreme1",
@@ -46,7 +64,7 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "ca_bundle": {
                         "label": "CA bundle path",
-                        "description": "Path to a PEM file of CA certificates to trust instead of the system ones.",
+                        "description": "PEM file of CA certificates to trust instead of the system ones.",
                         "schema": {"type": ["string", "null"]},
                     },
                     "timeout": {
@@ -56,7 +74,7 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "web_url": {
                         "label": "Web UI URL",
-                        "description": "Base URL of the Xtreme1 web app for links, if it differs from the API URL.",
+                        "description": "Base URL of the Xtreme1 web app for links, if not the API URL.",
                         "schema": {"type": ["string", "null"]},
                     },
                 },

@@ -229,7 +229,9 @@ def judge(
         running.append(ref)
 
     if not running:
-        return Verdict(Outcome.SUCCEEDED, f"Xtreme1 {rules.label} finished: {', '.join(ids)}", statuses, warnings)
+        return Verdict(
+            Outcome.SUCCEEDED, f"Xtreme1 {rules.label} finished: {', '.join(ids)}", statuses, warnings
+        )
 
     if deadline is not None and now >= deadline:
         where = ", ".join(f"{ref} at {statuses[ref]}" for ref in running)
@@ -292,3 +294,74 @@ def validate_event(event: Mapping[str, Any] | None) -> dict[str, Any]:
         raise Xtreme1JobError(f"Xtreme1 trigger fired while the job was still running: {event!r}")
     raise_for_outcome(outcome, str(event.get("message", "")))
     return dict(event)
+
+
+class JobWatch:
+    """The logic of waiting on jobs, driven by a sync loop (operators, sensors) or an async one (triggers).
+
+    The caller fetches the records and sleeps; the watch decides. Each ``observe`` / ``poll_failed``
+    returns the final event (a JSON-safe dict) once the wait is over, else ``None``.
+
+    :param kind: the job kind.
+    :param ids: the job ids waited on.
+    :param end_time: wall-clock deadline (epoch seconds) or ``None``.
+    :param stall_timeout: seconds without progress before a job counts as stalled, or ``None``.
+    :param fail_on_warnings: treat success with warnings as failure.
+    """
+
+    def __init__(
+        self,
+        kind: JobKind | str,
+        ids: Iterable[str],
+        *,
+        end_time: float | None = None,
+        stall_timeout: float | None = None,
+        fail_on_warnings: bool = False,
+    ):
+        self.kind = JobKind(kind)
+        self.ids = [str(i) for i in ids]
+        self.end_time = end_time
+        self.stall_timeout = stall_timeout
+        self.fail_on_warnings = fail_on_warnings
+        self.progress: dict[str, list[Any]] = {}
+        self.last: Verdict | None = None
+
+    def _event(self, verdict: Verdict, records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        event = verdict.to_event()
+        event.update(
+            kind=self.kind.value,
+            ids=list(self.ids),
+            records=[dict(records[i]) for i in self.ids if i in records],
+        )
+        return event
+
+    def observe(self, records: Mapping[str, Mapping[str, Any]], now: float) -> dict[str, Any] | None:
+        """Judge freshly fetched records; return the final event, or ``None`` to keep polling."""
+        verdict = judge(
+            self.kind,
+            self.ids,
+            records,
+            now=now,
+            progress=self.progress,
+            deadline=self.end_time,
+            stall_timeout=self.stall_timeout,
+            fail_on_warnings=self.fail_on_warnings,
+        )
+        self.last = verdict
+        self.progress = verdict.progress
+        return self._event(verdict, records) if verdict.done else None
+
+    def poll_failed(self, error: Exception, now: float) -> dict[str, Any] | None:
+        """A poll got no answer (after the hook's own retries): keep waiting unless time is up."""
+        if self.end_time is not None and now >= self.end_time:
+            verdict = Verdict(
+                Outcome.TIMED_OUT,
+                f"Xtreme1 {RULES[self.kind].label} wait timed out; the last poll failed: {error}",
+            )
+            return self._event(verdict, {})
+        return None
+
+    @property
+    def status_line(self) -> str:
+        """A short description of where the jobs stand, for the task log."""
+        return self.last.message if self.last else "waiting for the first status"

@@ -17,10 +17,15 @@ REPO = Path(__file__).resolve().parent.parent
 TEST_TOKEN = "test-token-3f9a8c1d2e"
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="xtreme1-airflow-home-")
+# dag.test() only runs DAGs found in [core] dags_folder: it holds the example DAGs and the test DAGs.
+DAGS_FOLDER = Path(_AIRFLOW_HOME) / "dags"
+DAGS_FOLDER.mkdir()
+for _dag_file in [*(REPO / "dags").glob("*.py"), *(REPO / "tests" / "dags").glob("*.py")]:
+    (DAGS_FOLDER / _dag_file.name).symlink_to(_dag_file)
 os.environ.update(
     {
         "AIRFLOW_HOME": _AIRFLOW_HOME,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
@@ -75,3 +80,50 @@ def airflow_db():
 
     db.resetdb()
     return _AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_db):
+    """The example and test DAGs, parsed once; fails on any import error."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    assert not bag.import_errors, bag.import_errors
+    return bag
+
+
+def run_dag(dag, *, conf: dict | None = None, retries: int = 0, **task_overrides: dict):
+    """``dag.test()`` with per-task attribute overrides (e.g. ``wait_for_import={"deferrable": True}``).
+
+    Tasks get ``retries`` (default 0, so a failing test fails fast) unless an override says otherwise.
+    Returns the finished DagRun and a ``{task_id: TaskInstance}`` map.
+    """
+    saved = {}
+    task_overrides = {t: {"retries": retries, **task_overrides.get(t, {})} for t in dag.task_ids} | {
+        t: v for t, v in task_overrides.items() if t not in dag.task_ids
+    }
+    for task_id, attrs in task_overrides.items():
+        task = dag.get_task(task_id)
+        for name, value in attrs.items():
+            saved[(task_id, name)] = getattr(task, name)
+            setattr(task, name, value)
+    try:
+        run = dag.test(run_conf=conf)
+    finally:
+        for (task_id, name), value in saved.items():
+            setattr(dag.get_task(task_id), name, value)
+    return run, {ti.task_id: ti for ti in run.get_task_instances()}
+
+
+def xcom(run, task_id: str, key: str = "return_value"):
+    """An XCom value of a finished ``dag.test()`` run."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id, key=key)
+            .one_or_none()
+        )
+        return None if row is None else XComModel.deserialize_value(row)

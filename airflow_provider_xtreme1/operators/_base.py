@@ -1,0 +1,241 @@
+"""What every Xtreme1 operator shares: the connection, and the start → remember → wait skeleton of jobs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator, conf
+
+from airflow_provider_xtreme1.exceptions import Xtreme1TransportError
+from airflow_provider_xtreme1.links import DATASET_URL_XCOM_KEY, Xtreme1DatasetLink
+from airflow_provider_xtreme1.statuses import RULES, JobKind, JobWatch, Outcome, validate_event
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
+
+
+def default_deferrable() -> bool:
+    """The ``[operators] default_deferrable`` option, read when an operator is created."""
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class Xtreme1BaseOperator(BaseOperator):
+    """Base of the Xtreme1 operators: holds the connection id and one hook per task run.
+
+    Operators that return a dict also push each of its keys as an XCom of its own
+    (``multiple_outputs``), so DAGs can pass ``task.output["access_url"]`` to the next task.
+
+    :param xtreme1_conn_id: the Xtreme1 connection (default ``xtreme1_default``).
+    """
+
+    operator_extra_links = (Xtreme1DatasetLink(),)
+    returns_dict: ClassVar[bool] = True
+
+    def __init__(self, *, xtreme1_conn_id: str = "xtreme1_default", **kwargs: Any):
+        kwargs.setdefault("multiple_outputs", self.returns_dict)
+        super().__init__(**kwargs)
+        self.xtreme1_conn_id = xtreme1_conn_id
+
+    @cached_property
+    def hook(self) -> Xtreme1Hook:
+        from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
+
+        return Xtreme1Hook(self.xtreme1_conn_id)
+
+    def push_dataset_link(self, context: Context, dataset_id: int) -> None:
+        """Publish the dataset page for the "Xtreme1 dataset" extra link."""
+        context["ti"].xcom_push(key=DATASET_URL_XCOM_KEY, value=self.hook.dataset_url(dataset_id))
+
+
+def wait_for_jobs(
+    hook: Xtreme1Hook,
+    watch: JobWatch,
+    *,
+    dataset_id: int | None,
+    poll_interval: float,
+    log: Any,
+) -> dict[str, Any]:
+    """Poll until ``watch`` decides; return its final event (the same payload a trigger fires)."""
+    while True:
+        try:
+            records = hook.get_job_records(watch.kind, watch.ids, dataset_id=dataset_id)
+            event = watch.observe(records, time.time())
+        except Xtreme1TransportError as err:
+            log.warning("Polling Xtreme1 failed, will poll again: %s", err)
+            event = watch.poll_failed(err, time.time())
+        if event is not None:
+            return event
+        log.info("Xtreme1 %s still running: %s", RULES[watch.kind].label, watch.status_line)
+        time.sleep(poll_interval)
+
+
+class Xtreme1JobOperator(Xtreme1BaseOperator):
+    """Skeleton of the operators that start a server job (import, export, model run) and wait for it.
+
+    ``execute`` re-attaches to the job an earlier try of this task started (if it is still running or
+    has succeeded), or starts a new one; records the job ids in the task state store and pushes them to
+    XCom **before** waiting, so they are there even when the wait fails; then returns at once, waits on
+    the worker, or defers to the triggerer. Both waiting modes end in :meth:`finish` with the same event,
+    so the task returns the same value either way.
+
+    Subclasses set ``kind`` and ``ids_xcom_key`` and implement :meth:`start_job` and :meth:`job_result`.
+
+    :param wait_for_completion: wait until the job ends (default). Otherwise return right after starting.
+    :param poll_interval: seconds between status checks.
+    :param timeout: seconds to wait for the job before failing (the job itself keeps running on the server).
+    :param stall_timeout: seconds without any change of status or progress before the job counts as stalled.
+    :param fail_on_warnings: fail when the job succeeds with warnings.
+    :param deferrable: wait in the triggerer instead of a worker slot (default: ``[operators]
+        default_deferrable``).
+    :param reattach: on a retry, reuse the job the earlier try started instead of starting another one.
+    """
+
+    kind: ClassVar[JobKind]
+    ids_xcom_key: ClassVar[str]
+    default_timeout: ClassVar[float] = 24 * 3600.0
+    default_stall_timeout: ClassVar[float] = 3600.0
+
+    def __init__(
+        self,
+        *,
+        wait_for_completion: bool = True,
+        poll_interval: float = 10.0,
+        timeout: float | None = None,
+        stall_timeout: float | None = None,
+        fail_on_warnings: bool = False,
+        deferrable: bool | None = None,
+        reattach: bool = True,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.wait_for_completion = wait_for_completion
+        self.poll_interval = poll_interval
+        self.timeout = self.default_timeout if timeout is None else timeout
+        self.stall_timeout = self.default_stall_timeout if stall_timeout is None else stall_timeout
+        self.fail_on_warnings = fail_on_warnings
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.reattach = reattach
+
+    # -- what subclasses provide -------------------------------------------------------------------------
+
+    def start_job(self, context: Context) -> list[str]:
+        """Start the job(s) on the server; return their ids (serial numbers or run ids)."""
+        raise NotImplementedError
+
+    def job_dataset_id(self) -> int | None:
+        """The dataset the job belongs to (needed to look up model runs)."""
+        return None
+
+    def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> Any:
+        """The task's return value, from the final event (``None`` when not waiting)."""
+        raise NotImplementedError
+
+    # -- the skeleton --------------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        ids = self._earlier_job(context) if self.reattach else None
+        if ids is None:
+            ids = self.start_job(context)
+            self._remember(context, ids)
+        context["ti"].xcom_push(key=self.ids_xcom_key, value=ids)
+        if not self.wait_for_completion:
+            return self.job_result(context, ids, None)
+
+        watch = self._watch(ids)
+        if self.deferrable:
+            # Look once before deferring: a job that is already over needs no trigger.
+            records = self.hook.get_job_records(self.kind, ids, dataset_id=self.job_dataset_id())
+            event = watch.observe(records, time.time())
+            if event is None:
+                self._defer(ids)
+        else:
+            event = wait_for_jobs(
+                self.hook,
+                watch,
+                dataset_id=self.job_dataset_id(),
+                poll_interval=self.poll_interval,
+                log=self.log,
+            )
+        return self.finish(context, event)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger fired."""
+        return self.finish(context, event)
+
+    def finish(self, context: Context, event: dict[str, Any] | None) -> Any:
+        """Raise unless the event reports success; log warnings; return the task's result."""
+        event = validate_event(event)
+        for warning in event.get("warnings", []):
+            self.log.warning("Xtreme1 %s warning: %s", RULES[self.kind].label, warning)
+        return self.job_result(context, list(event["ids"]), event)
+
+    def _watch(self, ids: Sequence[str]) -> JobWatch:
+        return JobWatch(
+            self.kind,
+            ids,
+            end_time=time.time() + self.timeout if self.timeout else None,
+            stall_timeout=self.stall_timeout,
+            fail_on_warnings=self.fail_on_warnings,
+        )
+
+    def _defer(self, ids: list[str]) -> None:
+        from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
+
+        self.defer(
+            trigger=Xtreme1JobTrigger(
+                self.xtreme1_conn_id,
+                self.kind.value,
+                ids,
+                dataset_id=self.job_dataset_id(),
+                poll_interval=self.poll_interval,
+                end_time=time.time() + self.timeout if self.timeout else None,
+                stall_timeout=self.stall_timeout,
+                fail_on_warnings=self.fail_on_warnings,
+            ),
+            method_name="execute_complete",
+            timeout=self.execution_timeout,
+        )
+
+    # -- re-attaching on retry -------------------------------------------------------------------------------
+
+    @property
+    def _state_key(self) -> str:
+        return f"xtreme1_{self.kind.value}_ids"
+
+    def _remember(self, context: Context, ids: list[str]) -> None:
+        store = context.get("task_state_store")
+        if store is not None:
+            store.set(self._state_key, ids)
+
+    def _earlier_job(self, context: Context) -> list[str] | None:
+        """The ids an earlier try of this task started, if that job is still running or succeeded."""
+        store = context.get("task_state_store")
+        ids = store.get(self._state_key) if store is not None else None
+        if not ids and context["ti"].try_number > 1:
+            ids = context["ti"].xcom_pull(task_ids=self.task_id, key=self.ids_xcom_key)
+        if not ids:
+            return None
+        ids = [str(i) for i in ids]
+        records = self.hook.get_job_records(self.kind, ids, dataset_id=self.job_dataset_id())
+        event = JobWatch(self.kind, ids).observe(records, time.time())
+        outcome = Outcome(event["outcome"]) if event else Outcome.RUNNING
+        if outcome in (Outcome.RUNNING, Outcome.SUCCEEDED):
+            self.log.info(
+                "Re-attaching to Xtreme1 %s %s started by an earlier try (%s).",
+                RULES[self.kind].label,
+                ", ".join(ids),
+                outcome.value,
+            )
+            return ids
+        self.log.info(
+            "The %s an earlier try started (%s) ended %s; starting a new one.",
+            RULES[self.kind].label,
+            ", ".join(ids),
+            outcome.value,
+        )
+        return None
