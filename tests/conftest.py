@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from xtreme1_testing import TEST_TOKEN, connection_uri
 
 REPO = Path(__file__).resolve().parent.parent
-TEST_TOKEN = "test-token-3f9a8c1d2e"
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="xtreme1-airflow-home-")
 # dag.test() only runs DAGs found in [core] dags_folder: it holds the example DAGs and the test DAGs.
@@ -33,11 +33,6 @@ os.environ.update(
     }
 )
 os.environ.pop("AIRFLOW_CONN_XTREME1_DEFAULT", None)
-
-
-def connection_uri(url: str, token: str = TEST_TOKEN, **extra: object) -> str:
-    """The JSON form of an Xtreme1 connection, as users put it in ``AIRFLOW_CONN_*``."""
-    return json.dumps({"conn_type": "xtreme1", "host": url, "password": token, "extra": extra})
 
 
 @pytest.fixture(scope="session")
@@ -90,40 +85,3 @@ def dagbag(airflow_db):
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
     assert not bag.import_errors, bag.import_errors
     return bag
-
-
-def run_dag(dag, *, conf: dict | None = None, retries: int = 0, **task_overrides: dict):
-    """``dag.test()`` with per-task attribute overrides (e.g. ``wait_for_import={"deferrable": True}``).
-
-    Tasks get ``retries`` (default 0, so a failing test fails fast) unless an override says otherwise.
-    Returns the finished DagRun and a ``{task_id: TaskInstance}`` map.
-    """
-    saved = {}
-    task_overrides = {t: {"retries": retries, **task_overrides.get(t, {})} for t in dag.task_ids} | {
-        t: v for t, v in task_overrides.items() if t not in dag.task_ids
-    }
-    for task_id, attrs in task_overrides.items():
-        task = dag.get_task(task_id)
-        for name, value in attrs.items():
-            saved[(task_id, name)] = getattr(task, name)
-            setattr(task, name, value)
-    try:
-        run = dag.test(run_conf=conf)
-    finally:
-        for (task_id, name), value in saved.items():
-            setattr(dag.get_task(task_id), name, value)
-    return run, {ti.task_id: ti for ti in run.get_task_instances()}
-
-
-def xcom(run, task_id: str, key: str = "return_value"):
-    """An XCom value of a finished ``dag.test()`` run."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = (
-            session.query(XComModel)
-            .filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id, key=key)
-            .one_or_none()
-        )
-        return None if row is None else XComModel.deserialize_value(row)

@@ -8,7 +8,7 @@ import time
 import zipfile
 
 import requests
-from conftest import image_bytes, make_zip, pcd_bytes
+from emulator_kit import image_bytes, make_zip, pcd_bytes
 
 BOX = {
     "center3D": {"x": 1, "y": 2, "z": 0},

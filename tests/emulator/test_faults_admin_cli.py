@@ -11,7 +11,7 @@ import time
 
 import pytest
 import requests
-from conftest import TOKEN, image_bytes, make_zip
+from emulator_kit import TOKEN, image_bytes, make_zip
 
 from airflow_provider_xtreme1.emulator import Fault
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import camera_config, image_bytes, make_tar, make_zip, pcd_bytes
+from emulator_kit import camera_config, image_bytes, make_tar, make_zip, pcd_bytes
 
 
 def test_image_zip_passes_through_downloading_and_counts(api):

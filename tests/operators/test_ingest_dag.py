@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_dag, xcom
+from xtreme1_testing import run_dag, xcom
 
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 

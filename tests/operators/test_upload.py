@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import run_dag, xcom
+from xtreme1_testing import run_dag, xcom
 
 from airflow_provider_xtreme1.emulator import Fault
 from airflow_provider_xtreme1.sample_data import make_sample_dataset

@@ -106,7 +106,7 @@ def test_deadline_times_out(emu, started_import):
 
 
 def test_rejected_token_fails_at_once(emu, started_import, monkeypatch):
-    from conftest import connection_uri
+    from xtreme1_testing import connection_uri
 
     monkeypatch.setenv("AIRFLOW_CONN_XTREME1_BAD", connection_uri(emu.url, token="not-a-token"))
     events = asyncio.run(collect(Xtreme1ImportTrigger("xtreme1_bad", [started_import])))

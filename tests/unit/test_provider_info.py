@@ -74,7 +74,7 @@ def test_extra_links_import():
 
 def test_providers_manager_sees_the_connection_type():
     from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
-    manager = ProvidersManager()
-    assert "airflow-provider-xtreme1" in manager.providers
-    assert manager.hooks["xtreme1"].hook_class_name.endswith("Xtreme1Hook")
+    assert "airflow-provider-xtreme1" in ProvidersManager().providers
+    assert ProvidersManagerTaskRuntime().hooks["xtreme1"].hook_class_name.endswith("Xtreme1Hook")
