@@ -39,6 +39,7 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1NotFoundError,
     Xtreme1TransportError,
 )
+from airflow_provider_xtreme1.layout import SAFE_NAME_RE
 from airflow_provider_xtreme1.statuses import JobKind, job_id
 
 T = TypeVar("T")
@@ -62,7 +63,6 @@ NOT_FOUND_CODES = frozenset({"NOT_FOUND", "DATASET_NOT_FOUND", "DATASET__NOT_EXI
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 _SERIAL_FIELDS = ("serialNumber", "modelSerialNo")
-_SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
@@ -494,7 +494,7 @@ def get_dataset_classes(dataset_id: int | str) -> ApiCall[list[dict[str, Any]]]:
 
 def get_presigned_upload_url(dataset_id: int | str, file_name: str) -> ApiCall[dict[str, Any]]:
     # The server URL-decodes the object URL before downloading it, so '%', '+' or spaces break imports.
-    if not isinstance(file_name, str) or not _SAFE_FILE_NAME.match(file_name):
+    if not isinstance(file_name, str) or not SAFE_NAME_RE.fullmatch(file_name):
         raise ValueError(
             "file_name must be a plain file name of letters, digits, '.', '_' and '-' "
             f"(e.g. 'batch-01.zip'), got {file_name!r}"

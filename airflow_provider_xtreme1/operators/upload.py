@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1UrlExpiredError
+from airflow_provider_xtreme1.layout import SAFE_NAME_RE
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
 from airflow_provider_xtreme1.operators.datasets import as_id, check_dataset_type
@@ -20,14 +21,13 @@ if TYPE_CHECKING:
 
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 
-SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9._-]+\.(zip|tar)$")
 IMPORT_SOURCES = ("LOCAL", "URL")
 RESULT_TYPES = ("GROUND_TRUTH", "MODEL_RUN")
 
 
 def check_file_name(file_name: str) -> str:
     """The server URL-decodes object names and recognises archives by suffix: keep names plain."""
-    if not SAFE_FILE_NAME.match(file_name or ""):
+    if not (SAFE_NAME_RE.fullmatch(file_name or "") and file_name.endswith((".zip", ".tar"))):
         raise ValueError(
             f"Archive file name {file_name!r} is not safe for Xtreme1: use only letters, digits, '.', '_' "
             "and '-', ending in .zip (or .tar)."
