@@ -1,0 +1,611 @@
+"""Get annotations out of Xtreme1: the server's export archive, and model predictions with their geometry."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path, PurePath, PurePosixPath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1JobError, Xtreme1UrlExpiredError
+from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
+from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
+from airflow_provider_xtreme1.operators.datasets import as_id
+from airflow_provider_xtreme1.statuses import JobKind, Outcome, judge, raise_for_outcome
+
+if TYPE_CHECKING:
+    from airflow.sdk import Asset, Context
+
+DATA_FORMATS = ("XTREME1", "COCO")
+#: The ``selectModelRunIds`` value of the ground truth (every other value is a model-run id).
+GROUND_TRUTH = -1
+
+
+# --------------------------------------------------------------------------------------------------
+# Arguments
+
+
+def is_templated(value: Any) -> bool:
+    """A string still holding Jinja (seen at DAG-parse time, before rendering)."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def id_list(value: Any, name: str) -> list[int]:
+    """Ids given as a list, one id, ``"-1,42"`` or a rendered ``"[-1, 42]"``, as ints."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith(("[", "(")):
+            value = ast.literal_eval(text)
+        else:
+            value = [part for part in text.split(",") if part.strip()]
+    elif isinstance(value, int):
+        value = [value]
+    return [as_id(v, name) for v in (value or ())]
+
+
+def filter_time(value: Any) -> str:
+    """A time filter as the server takes it: strings as given, datetimes as ISO-8601 in UTC."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value).strip()
+
+
+def check_data_format(data_format: Any) -> str:
+    value = str(data_format or "XTREME1").strip().upper()
+    if value not in DATA_FORMATS:
+        raise ValueError(f"data_format must be one of {', '.join(DATA_FORMATS)}, got {data_format!r}.")
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# Destinations: a local path or any Airflow ObjectStoragePath / URI
+
+
+def resolve_destination(destination: Any) -> Any:
+    """A ``Path`` for local destinations (``file://`` included), else an ``ObjectStoragePath``."""
+    if isinstance(destination, PurePath):
+        return Path(destination).expanduser()
+    if isinstance(destination, str):
+        text = destination.strip()
+        if not text:
+            raise ValueError("destination must not be empty.")
+        parts = urlsplit(text)
+        if parts.scheme == "file":
+            return Path(unquote(parts.path))
+        if "://" in text:
+            from airflow.sdk import ObjectStoragePath
+
+            return ObjectStoragePath(text)
+        return Path(text).expanduser()
+    if hasattr(destination, "open") and hasattr(destination, "exists") and hasattr(destination, "parent"):
+        if getattr(destination, "protocol", None) in ("file", "local"):
+            return Path(destination.path)
+        return destination
+    raise ValueError(f"destination must be a path, a URI or an ObjectStoragePath, got {destination!r}.")
+
+
+def is_folder(destination: Any, resolved: Any) -> bool:
+    """A destination ending in ``/`` (or an existing local folder) receives the file under its own name."""
+    if isinstance(destination, str) and destination.strip().endswith("/"):
+        return True
+    return isinstance(resolved, Path) and resolved.is_dir()
+
+
+def location_of(path: Any) -> str:
+    """What the task reports as the written file: an absolute local path or the object's URI."""
+    return str(path.absolute()) if isinstance(path, Path) else str(path)
+
+
+def destination_asset(destination: Any) -> Asset | None:
+    """The Asset a URI or ObjectStoragePath destination stands for (``None``: local path or template)."""
+    if is_templated(destination):
+        return None
+    if isinstance(destination, str):
+        parts = urlsplit(destination.strip())
+        if "://" not in destination or not parts.scheme:
+            return None
+        if parts.username:  # "s3://conn_id@bucket/key" names the connection, not the data
+            parts = parts._replace(netloc=parts.hostname or "")
+        uri = urlunsplit(parts)
+    elif hasattr(destination, "protocol") and hasattr(destination, "path"):
+        protocol = destination.protocol
+        protocol = protocol[0] if isinstance(protocol, (tuple, list)) else protocol
+        uri = f"{protocol}://{destination.path}"
+    else:
+        return None
+    from airflow.sdk import Asset
+
+    return Asset(uri)
+
+
+def _add_outlet(kwargs: dict[str, Any], destination: Any) -> None:
+    asset = destination_asset(destination)
+    if asset is None:
+        return
+    outlets = list(kwargs.get("outlets") or [])
+    if not any(getattr(o, "uri", None) == asset.uri for o in outlets):
+        outlets.append(asset)
+    kwargs["outlets"] = outlets
+
+
+def safe_file_name(name: str, fallback: str) -> str:
+    """The last part of a server-given file name, reduced to characters safe in any store."""
+    base = PurePosixPath(str(name or "").replace("\\", "/")).name
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    return base or fallback
+
+
+def write_atomically(target: Any, lines: Iterator[bytes]) -> int:
+    """Write ``lines`` to a ``.partial-<random>`` sibling of ``target`` and move it into place.
+
+    Local files are moved with ``os.replace`` (atomic); objects with the store's rename (copy and delete:
+    the final key only ever receives a complete object). Returns the bytes written.
+    """
+    temp = target.parent / f"{target.name}.partial-{secrets.token_hex(4)}"
+    written = 0
+    try:
+        if isinstance(target, Path):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(temp, "wb") as out:
+                for line in lines:
+                    written += out.write(line)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, target)
+        else:
+            with temp.open("wb") as out:
+                for line in lines:
+                    out.write(line)
+                    written += len(line)
+            temp.rename(target)
+    except BaseException:
+        try:
+            if temp.exists():
+                temp.unlink()
+        except Exception:  # best-effort clean-up; the original error matters
+            pass
+        raise
+    return written
+
+
+def refuse_existing(target: Any, what: str) -> None:
+    if target.exists():
+        raise Xtreme1ConfigError(
+            f"{what} {location_of(target)} already exists; pass overwrite=True to replace it."
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# The export archive
+
+
+class Xtreme1ExportOperator(Xtreme1JobOperator):
+    """Export a dataset's data and annotations (ground truth and/or model runs) and download the archive.
+
+    Before anything starts on the server the task checks that the destination does not exist (unless
+    ``overwrite``), that COCO is only asked of an IMAGE dataset, and that the filters match at least one
+    data item — Xtreme1 never finishes an export that matches nothing (it stays ``GENERATING``). The
+    serial number is pushed to XCom (``serial_numbers``) before waiting; a retry re-attaches to the
+    export an earlier try started. When the export is ``COMPLETED`` its ``filePath`` (a presigned URL)
+    is downloaded without the API token, streamed to a temporary sibling of the destination and moved
+    into place only when complete and of the announced size. If storage refuses that URL (it expired,
+    e.g. after a long deferral) the task asks Xtreme1 once for a freshly signed one.
+
+    The archive holds one folder ``<dataset>-<yyyyMMddHHmmss>/`` with ``data/<name>.json`` per data item
+    and ``result/<name>.json`` (a list with one entry per selected source: ``sourceName`` is
+    ``Ground Truth`` or the run's ``runNo``); scene frames lie under ``<scene>/data`` and ``<scene>/result``.
+    Model-run objects lose their geometry in this format (server issue #324): use
+    :class:`Xtreme1ExportPredictionsOperator` for predictions with geometry.
+
+    A URI or ``ObjectStoragePath`` destination without Jinja is declared as an Asset outlet, so DAGs can
+    be scheduled on fresh exports. For a templated destination declare the Asset yourself, e.g.
+    ``outlets=[Asset("s3://bucket/exports/")]`` for the folder the files land in.
+
+    :param dataset_id: the dataset to export. (templated)
+    :param destination: where the zip goes: a local path, a URI such as ``s3://bucket/exports/gt.zip`` or
+        ``file:///data/gt.zip``, or an ``ObjectStoragePath``. Ending in ``/`` (or an existing local
+        folder) it is a folder and the file keeps the server's name. (templated)
+    :param select_model_run_ids: the result sources: ``-1`` = ground truth (default), other values are
+        model-run ids (e.g. the ``run_id`` of :class:`~airflow_provider_xtreme1.operators.models.
+        Xtreme1RunModelOperator`). (templated)
+    :param data_format: ``XTREME1`` (default) or ``COCO`` (IMAGE datasets only). (templated)
+    :param data_ids: export only these data ids. (templated)
+    :param annotation_status: only data with this status: ``ANNOTATED``, ``NOT_ANNOTATED``, ``INVALID``.
+        (templated)
+    :param split_type: only data of this split: ``TRAINING``, ``VALIDATION``, ``TEST``, ``NOT_SPLIT``.
+        (templated)
+    :param create_start_time: only data created at or after this time (ISO-8601 string or datetime).
+        (templated)
+    :param create_end_time: only data created at or before this time. (templated)
+    :param overwrite: replace an existing destination (and unpacked files); default: fail before
+        starting the export.
+    :param unpack_to: also extract the archive into this local folder (entries that could escape it are
+        refused). (templated)
+    :param verify: check TLS certificates of the storage endpoint (or a CA-bundle path).
+    :param max_retries: retries of the download after transient failures (each restarts from byte 0).
+    :param progress_interval: seconds between download progress lines in the log.
+    :return: ``{serial, file_name, uri, bytes, unpacked_to, dataset_id}`` (only ``serial`` is set when
+        not waiting).
+
+    Waiting is controlled by the arguments of :class:`~airflow_provider_xtreme1.operators._base.
+    Xtreme1JobOperator` (``wait_for_completion``, ``poll_interval``, ``timeout``, ``stall_timeout``,
+    ``deferrable``).
+    """
+
+    kind = JobKind.EXPORT
+    ids_xcom_key = "serial_numbers"
+    template_fields: Sequence[str] = (
+        "dataset_id",
+        "destination",
+        "select_model_run_ids",
+        "data_format",
+        "data_ids",
+        "annotation_status",
+        "split_type",
+        "create_start_time",
+        "create_end_time",
+        "unpack_to",
+    )
+
+    def __init__(
+        self,
+        *,
+        dataset_id: int | str,
+        destination: Any,
+        select_model_run_ids: Any = (GROUND_TRUTH,),
+        data_format: str = "XTREME1",
+        data_ids: Any = None,
+        annotation_status: str | None = None,
+        split_type: str | None = None,
+        create_start_time: str | datetime | None = None,
+        create_end_time: str | datetime | None = None,
+        overwrite: bool = False,
+        unpack_to: str | os.PathLike[str] | None = None,
+        verify: bool | str = True,
+        max_retries: int = 3,
+        progress_interval: float = 5.0,
+        **kwargs: Any,
+    ):
+        _add_outlet(kwargs, destination)
+        super().__init__(**kwargs)
+        self.dataset_id = dataset_id
+        self.destination = destination
+        self.select_model_run_ids = select_model_run_ids
+        self.data_format = data_format
+        self.data_ids = data_ids
+        self.annotation_status = annotation_status
+        self.split_type = split_type
+        self.create_start_time = create_start_time
+        self.create_end_time = create_end_time
+        self.overwrite = overwrite
+        self.unpack_to = unpack_to
+        self.verify = verify
+        self.max_retries = max_retries
+        self.progress_interval = progress_interval
+        self._written: str | None = None
+
+    # -- arguments -------------------------------------------------------------------------------------
+
+    def export_filters(self) -> dict[str, Any]:
+        """The server's data filters (``DataInfoQueryDTO``) the export and the zero-match check share."""
+        filters: dict[str, Any] = {}
+        if self.data_ids not in (None, "", [], ()):
+            filters["ids"] = id_list(self.data_ids, "data_ids")
+            if not filters["ids"]:
+                raise ValueError("data_ids is empty: give at least one data id, or None for all data.")
+        if self.annotation_status:
+            filters["annotation_status"] = str(self.annotation_status).strip().upper()
+        if self.split_type:
+            filters["split_type"] = str(self.split_type).strip().upper()
+        if self.create_start_time:
+            filters["create_start_time"] = filter_time(self.create_start_time)
+        if self.create_end_time:
+            filters["create_end_time"] = filter_time(self.create_end_time)
+        return filters
+
+    def _unpack_dir(self) -> Path | None:
+        if self.unpack_to in (None, ""):
+            return None
+        folder = resolve_destination(self.unpack_to)
+        if not isinstance(folder, Path):
+            raise ValueError(f"unpack_to must be a local folder, got {self.unpack_to!r}.")
+        return folder
+
+    def _target(self, file_name: str | None) -> Any:
+        """The file to write; in a folder destination, named like the server's export file."""
+        resolved = resolve_destination(self.destination)
+        if not is_folder(self.destination, resolved):
+            return resolved
+        if file_name is None:
+            return None
+        return resolved / safe_file_name(file_name, "xtreme1-export.zip")
+
+    # -- the job -----------------------------------------------------------------------------------------
+
+    def start_job(self, context: Context) -> list[str]:
+        dataset_id = as_id(self.dataset_id, "dataset_id")
+        data_format = check_data_format(self.data_format)
+        run_ids = id_list(self.select_model_run_ids, "select_model_run_ids")
+        filters = self.export_filters()
+        self._unpack_dir()
+        target = self._target(None)
+        if target is not None and not self.overwrite:
+            refuse_existing(target, "Export destination")
+
+        dataset = self.hook.get_dataset(dataset_id)
+        if data_format == "COCO" and dataset.get("type") != "IMAGE":
+            raise Xtreme1ConfigError(
+                f"COCO export needs an IMAGE dataset; dataset {dataset_id} ({dataset.get('name')!r}) is "
+                f"{dataset.get('type')}. Use data_format='XTREME1'."
+            )
+        page = self.hook.find_data(dataset_id, page_no=1, page_size=1, **filters)
+        if not (page.get("total") or page.get("list")):
+            raise Xtreme1ConfigError(
+                f"No data of dataset {dataset_id} ({dataset.get('name')!r}) match the export filters "
+                f"{filters or '(none)'}; Xtreme1 would never finish such an export (it stays GENERATING). "
+                "Loosen the filters or skip the export."
+            )
+        self._warn_unfinished_runs(dataset_id, run_ids)
+        self.push_dataset_link(context, dataset_id)
+        serial = self.hook.start_export(
+            dataset_id, select_model_run_ids=run_ids, data_format=data_format, **filters
+        )
+        self.log.info(
+            "Xtreme1 export started: serial number %s, dataset %s, sources %s, format %s.",
+            serial,
+            dataset_id,
+            run_ids,
+            data_format,
+        )
+        return [serial]
+
+    def _warn_unfinished_runs(self, dataset_id: int, run_ids: list[int]) -> None:
+        runs = [r for r in run_ids if r != GROUND_TRUTH]
+        if not run_ids:
+            self.log.warning("select_model_run_ids is empty: the export will hold data but no annotations.")
+        if not runs:
+            return
+        finished = {
+            int(ref["id"])
+            for group in self.hook.get_finished_model_runs(dataset_id)
+            for ref in group.get("runRecords") or []
+        }
+        for run_id in runs:
+            if run_id not in finished:
+                self.log.warning(
+                    "Model run %s has not finished successfully on dataset %s: the export will hold no "
+                    "results of it.",
+                    run_id,
+                    dataset_id,
+                )
+
+    def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
+        serial = ids[0]
+        result: dict[str, Any] = {
+            "serial": serial,
+            "file_name": None,
+            "uri": None,
+            "bytes": None,
+            "unpacked_to": None,
+            "dataset_id": as_id(self.dataset_id, "dataset_id"),
+        }
+        if event is None:
+            return result
+        record = next((r for r in event.get("records", []) if str(r.get("serialNumber")) == serial), {})
+        file_name = record.get("fileName") or f"xtreme1-export-{serial}.zip"
+        target = self._target(file_name)
+        unpack_dir = self._unpack_dir()
+        # The archive's single top folder is the file name without ".zip".
+        top = PurePosixPath(str(file_name).replace("\\", "/")).name.removesuffix(".zip")
+        if unpack_dir is not None and not self.overwrite:
+            refuse_existing(unpack_dir / top, "Unpack folder")
+        downloaded = self._download(serial, record.get("filePath"), target)
+        result.update(file_name=file_name, uri=location_of(target), bytes=downloaded.bytes)
+        self._written = result["uri"]
+        if unpack_dir is not None:
+            files = self._unpack(target, unpack_dir)
+            result["unpacked_to"] = str((unpack_dir / top).absolute())
+            self.log.info("Unpacked %d files into %s.", len(files), unpack_dir)
+        return result
+
+    def _download(self, serial: str, url: str | None, target: Any) -> Any:
+        from airflow_provider_xtreme1.transfer import download
+
+        def fetch(link: str) -> Any:
+            return download(
+                link,
+                target,
+                overwrite=self.overwrite,
+                verify=self.verify,
+                max_retries=self.max_retries,
+                progress_interval=self.progress_interval,
+                logger=self.log,
+            )
+
+        if not url:
+            return fetch(self._fresh_file_path(serial))
+        try:
+            return fetch(url)
+        except Xtreme1UrlExpiredError as err:
+            # filePath is signed anew on every poll; a deferral can outlast the old signature.
+            self.log.warning("%s Asking Xtreme1 for a freshly signed URL of export %s.", err, serial)
+            return fetch(self._fresh_file_path(serial))
+
+    def _fresh_file_path(self, serial: str) -> str:
+        from airflow_provider_xtreme1.transfer import protect_url
+
+        records = self.hook.get_export_records([serial])
+        record = next((r for r in records if str(r.get("serialNumber")) == serial), None)
+        url = (record or {}).get("filePath")
+        if not url:
+            raise Xtreme1JobError(
+                f"Xtreme1 export {serial} has no download URL (status {(record or {}).get('status')})."
+            )
+        protect_url(url)
+        return url
+
+    def _unpack(self, target: Any, folder: Path) -> list[Path]:
+        from airflow_provider_xtreme1.packing import safe_extract
+
+        if isinstance(target, Path):
+            return safe_extract(target, folder)
+        with tempfile.TemporaryDirectory(prefix="xtreme1-export-") as scratch:
+            local = Path(scratch) / "export.zip"
+            with target.open("rb") as src, open(local, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+            return safe_extract(local, folder)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the Xtreme1 dataset in, the written archive out."""
+        written = self._written or (None if is_templated(self.destination) else self.destination)
+        return operator_lineage(
+            [xtreme1_dataset(self.hook.settings.base_url, self.dataset_id)], [storage_dataset(written)]
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Predictions with geometry
+
+
+class Xtreme1ExportPredictionsOperator(Xtreme1BaseOperator):
+    """Write a model run's predictions **with their geometry** as JSON lines (one line per data item).
+
+    The export archive drops the boxes of model-run objects (server issue #324). This task reads the
+    annotations as stored instead: it pages through the dataset's data (scene frames included), fetches
+    their raw annotations in batches and keeps the objects whose ``sourceId`` is the run. Each line is
+    ``{"dataId", "name", "scene", "objects"}``; an object carries ``classAttributes`` as the model
+    returned them (LiDAR: ``modelClass``, ``confidence``, ``center3D``, ``rotation3D``, ``size3D``; image:
+    ``modelClass``, ``confidence``, ``points``) plus ``id``, ``classId``, ``sourceType`` and ``sourceId``.
+    The file is written to a temporary sibling and moved into place when complete.
+
+    :param dataset_id: the dataset the run ran on. (templated)
+    :param run_id: the model-run id (e.g. ``run_id`` of ``Xtreme1RunModelOperator``); the run must have
+        finished. (templated)
+    :param destination: a local path, URI or ``ObjectStoragePath``; ending in ``/`` it is a folder and the
+        file is named ``predictions-run-<run_id>.jsonl``. (templated)
+    :param overwrite: replace an existing destination (default: fail before reading anything).
+    :param batch_size: data items per annotation request.
+    :return: ``{uri, items, objects, run_id}``.
+    """
+
+    template_fields: Sequence[str] = ("dataset_id", "run_id", "destination")
+
+    def __init__(
+        self,
+        *,
+        dataset_id: int | str,
+        run_id: int | str,
+        destination: Any,
+        overwrite: bool = False,
+        batch_size: int = 100,
+        **kwargs: Any,
+    ):
+        _add_outlet(kwargs, destination)
+        super().__init__(**kwargs)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size!r}.")
+        self.dataset_id = dataset_id
+        self.run_id = run_id
+        self.destination = destination
+        self.overwrite = overwrite
+        self.batch_size = batch_size
+        self._written: str | None = None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        dataset_id = as_id(self.dataset_id, "dataset_id")
+        run_id = as_id(self.run_id, "run_id")
+        resolved = resolve_destination(self.destination)
+        target = (
+            resolved / f"predictions-run-{run_id}.jsonl"
+            if is_folder(self.destination, resolved)
+            else resolved
+        )
+        if not self.overwrite:
+            refuse_existing(target, "Predictions destination")
+        self._check_run(dataset_id, run_id)
+        self.push_dataset_link(context, dataset_id)
+
+        counts = {"items": 0, "objects": 0}
+
+        def lines() -> Iterator[bytes]:
+            for item, objects in self.predictions(dataset_id, run_id):
+                counts["items"] += 1
+                counts["objects"] += len(objects)
+                yield (json.dumps({**item, "objects": objects}, ensure_ascii=False) + "\n").encode()
+
+        written = write_atomically(target, lines())
+        self._written = location_of(target)
+        self.log.info(
+            "Wrote %d predicted objects of model run %s on %d data items to %s (%d bytes).",
+            counts["objects"],
+            run_id,
+            counts["items"],
+            self._written,
+            written,
+        )
+        return {"uri": self._written, "run_id": run_id, **counts}
+
+    def _check_run(self, dataset_id: int, run_id: int) -> None:
+        records = self.hook.get_job_records(JobKind.MODEL_RUN, [run_id], dataset_id=dataset_id)
+        if str(run_id) not in records:
+            raise Xtreme1ConfigError(f"Model run {run_id} is not a run of dataset {dataset_id}.")
+        verdict = judge(JobKind.MODEL_RUN, [str(run_id)], records, now=time.time())
+        if verdict.outcome is Outcome.RUNNING:
+            raise Xtreme1JobError(
+                f"Model run {run_id} is still {verdict.statuses[str(run_id)]}: wait for it first "
+                "(Xtreme1RunModelOperator waits by default, or use Xtreme1ModelRunSensor)."
+            )
+        raise_for_outcome(verdict.outcome, verdict.message)
+        for warning in verdict.warnings:
+            self.log.warning("Model run %s: %s", run_id, warning)
+
+    def data_items(self, dataset_id: int) -> Iterator[dict[str, Any]]:
+        """Every data item, scene frames in place of their scenes, as ``{dataId, name, scene}``."""
+        for item in self._pages(dataset_id):
+            if item.get("type") == "SCENE":
+                for frame in self._pages(dataset_id, parent_id=item["id"]):
+                    yield {"dataId": frame["id"], "name": frame.get("name"), "scene": item.get("name")}
+            else:
+                yield {"dataId": item["id"], "name": item.get("name"), "scene": None}
+
+    def _pages(self, dataset_id: int, **filters: Any) -> Iterator[dict[str, Any]]:
+        page_no = 1
+        while True:
+            page = self.hook.find_data(dataset_id, page_no=page_no, page_size=self.batch_size, **filters)
+            items = page.get("list") or []
+            yield from items
+            if not items or page_no * self.batch_size >= int(page.get("total") or 0):
+                return
+            page_no += 1
+
+    def predictions(self, dataset_id: int, run_id: int) -> Iterator[tuple[dict[str, Any], list[dict]]]:
+        """``(item, objects of the run)`` for every data item, fetched in batches of ``batch_size``."""
+        batch: list[dict[str, Any]] = []
+        items = self.data_items(dataset_id)
+        while True:
+            batch = [item for _, item in zip(range(self.batch_size), items, strict=False)]
+            if not batch:
+                return
+            found = {
+                int(entry["dataId"]): entry.get("objects") or []
+                for entry in self.hook.get_raw_annotations([item["dataId"] for item in batch])
+            }
+            for item in batch:
+                objects = found.get(int(item["dataId"]), [])
+                yield item, [o for o in objects if str(o.get("sourceId")) == str(run_id)]
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the Xtreme1 dataset in, the JSON-lines file out."""
+        return operator_lineage(
+            [xtreme1_dataset(self.hook.settings.base_url, self.dataset_id)], [storage_dataset(self._written)]
+        )
