@@ -31,6 +31,8 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_xtreme1.operators.datasets",
                     "airflow_provider_xtreme1.operators.upload",
+                    "airflow_provider_xtreme1.operators.export",
+                    "airflow_provider_xtreme1.operators.models",
                 ],
             }
         ],

@@ -89,15 +89,35 @@ def main() -> int:
     for ti in tis:
         print(f"  {ti.task_id:<28} {ti.state!s:<10} tries={ti.try_number}")
     print()
-    for task_id, value in results.items():
-        print(f"  {task_id}: {json.dumps(value, default=str)[:300]}")
-    exports = [v for v in results.values() if isinstance(v, dict) and str(v.get("uri", "")).endswith(".zip")]
-    for export in exports:
-        path = Path(str(export["uri"]).removeprefix("file://"))
-        if path.exists():
+    upload, model, export, predictions = (
+        results.get(t) or {} for t in ("upload", "run_model", "export", "predictions")
+    )
+    if upload:
+        print(
+            f"  imported: {upload.get('parsed_data_num')} of {upload.get('total_data_num')} data items into "
+            f"dataset {upload.get('dataset_id')}, import {upload.get('serial_number')} {upload.get('status')}"
+        )
+    if model:
+        print(
+            f"  model run {model.get('run_id')} ({model.get('run_no')}): {model.get('status')} over "
+            f"{model.get('data_count')} items, metrics {model.get('metrics')}"
+        )
+    if predictions:
+        print(
+            f"  predictions: {predictions.get('objects')} objects on {predictions.get('items')} items "
+            f"-> {predictions.get('uri')}"
+        )
+    if export:
+        path = Path(str(export.get("uri", "")).removeprefix("file://"))
+        if path.is_file():
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
-            print(f"\n  export {path}: {path.stat().st_size} bytes, {len(names)} entries, e.g. {names[:3]}")
+            print(
+                f"  export {export.get('serial')}: {path} ({path.stat().st_size} bytes, {len(names)} entries)"
+            )
+    print("\n  task results (XCom):")
+    for task_id, value in results.items():
+        print(f"    {task_id}: {json.dumps(value, default=str)[:200]}")
     print(f"\n  object-storage requests carrying an Authorization header: {storage_auth}")
     print(f"  everything is in {work}")
     print("=" * 78)
