@@ -78,6 +78,8 @@ class JobRules:
     failed: frozenset[str]
     progress_fields: tuple[str, ...]
     message_field: str
+    #: Record fields that hold signed URLs: left out of events, which are stored in the metadata DB.
+    secret_fields: tuple[str, ...] = ()
 
 
 RULES: dict[JobKind, JobRules] = {
@@ -102,6 +104,7 @@ RULES: dict[JobKind, JobRules] = {
         failed=frozenset({"FAILED"}),
         progress_fields=("generatedNum", "totalNum"),
         message_field="errorMessage",
+        secret_fields=("filePath",),
     ),
     JobKind.MODEL_RUN: JobRules(
         kind=JobKind.MODEL_RUN,
@@ -327,11 +330,14 @@ class JobWatch:
         self.last: Verdict | None = None
 
     def _event(self, verdict: Verdict, records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        hidden = RULES[self.kind].secret_fields
         event = verdict.to_event()
         event.update(
             kind=self.kind.value,
             ids=list(self.ids),
-            records=[dict(records[i]) for i in self.ids if i in records],
+            records=[
+                {k: v for k, v in records[i].items() if k not in hidden} for i in self.ids if i in records
+            ],
         )
         return event
 

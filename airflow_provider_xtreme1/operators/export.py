@@ -432,10 +432,9 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
                 logger=self.log,
             )
 
-        if not url:
-            return fetch(self._fresh_file_path(serial))
         try:
-            return fetch(url)
+            # Events leave the signed filePath out (they are stored in the metadata DB): ask for it now.
+            return fetch(url or self._fresh_file_path(serial))
         except Xtreme1UrlExpiredError as err:
             # filePath is signed anew on every poll; a deferral can outlast the old signature.
             self.log.warning("%s Asking Xtreme1 for a freshly signed URL of export %s.", err, serial)

@@ -181,3 +181,12 @@ def test_validate_event_rejects(event, error):
 def test_validate_event_accepts_success():
     event = {"outcome": "succeeded", "message": "ok", "ids": ["1"]}
     assert validate_event(event) == event
+
+
+def test_events_leave_out_signed_urls():
+    watch = JobWatch(JobKind.EXPORT, ["7"])
+    done = record(
+        JobKind.EXPORT, "COMPLETED", "7", fileName="a.zip", filePath="http://s/a.zip?X-Amz-Signature=s"
+    )
+    event = watch.observe({"7": done}, now=0)
+    assert event["records"] == [{"serialNumber": "7", "status": "COMPLETED", "fileName": "a.zip"}]
