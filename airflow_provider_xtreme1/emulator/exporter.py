@@ -248,15 +248,19 @@ def create_export(
 # ------------------------------------------------------------------------------------------ model run
 
 
-def run_model(emu: Xtreme1Emulator, generation: int, run_id: int, data_ids: list[int]) -> None:
+def run_model(
+    emu: Xtreme1Emulator, generation: int, run_id: int, data_ids: list[int], stall_at: str | None = None
+) -> None:
     store = emu._store
     run = store.runs[run_id]
     model = store.models[run["modelId"]]
     emu._step(generation)
+    if stall_at == "STARTED":
+        raise JobAborted()  # e.g. the backend restarted: the run never leaves STARTED
     run.update(status="RUNNING", progress=0, updatedAt=iso())
     emu._step(generation)
     params = run.get("resultFilterParam")
-    if not params:
+    if not params or stall_at == "RUNNING":
         raise JobAborted()  # the converter throws on the empty filter: never acked, RUNNING forever
     mode = store.model_failures.get(model["id"])
     failures: list[str] = []

@@ -47,8 +47,8 @@ class Fault:
     :param kind: ``status`` (answer ``status`` with ``body``, default an nginx HTML page),
         ``drop`` (close the socket without answering), ``delay`` (sleep ``delay`` s then answer
         normally), ``envelope`` (HTTP ``status`` (default 200) with ``{"code", "message", "data": null}``),
-        ``empty`` (HTTP 200, empty body), ``stall`` (the upload/export job created by the matching request
-        never leaves ``stall_at``).
+        ``empty`` (HTTP 200, empty body), ``stall`` (the upload, export or model-run job created by
+        the matching request never leaves ``stall_at``).
     :param status: HTTP status for ``status``/``envelope`` faults.
     :param body: response body for ``status`` faults (default: nginx page).
     :param content_type: content type for a custom ``body``.
@@ -57,7 +57,8 @@ class Fault:
     :param code: envelope ``code`` for ``envelope`` faults.
     :param message: envelope ``message`` for ``envelope`` faults.
     :param stall_at: status at which a stalled job stays (default ``DOWNLOADING`` for uploads,
-        ``GENERATING`` for exports; ``UNSTARTED``, ``DOWNLOAD_COMPLETED`` and ``PARSING`` also work).
+        ``GENERATING`` for exports, ``RUNNING`` for model runs; ``UNSTARTED``, ``DOWNLOAD_COMPLETED``,
+        ``PARSING`` and (model runs) ``STARTED`` also work).
     :param times: number of requests affected; ``None`` = until cleared.
     """
 

@@ -101,7 +101,9 @@ def model_run(emu, req: Request) -> None:
         if not data_ids:
             raise ApiError("DATASET_DATA_SCENARIO_NOT_FOUND", "No data has been found")
         run = store.create_run(model["id"], ds["id"], len(data_ids), result_filter, data_filter)
-    emu._submit("model", run_model, run["id"], data_ids)
+    stalls = [f for f in getattr(req, "stalls", []) if f.kind == "stall"]
+    stall_at = (stalls[0].stall_at or "RUNNING") if stalls else None
+    emu._submit("model", run_model, run["id"], data_ids, stall_at)
     return None
 
 

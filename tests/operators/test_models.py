@@ -190,10 +190,12 @@ def test_model_is_found_by_name_or_code(emu, lidar_dataset):
 # --------------------------------------------------------------------------------------- how runs end
 
 
-def test_run_without_progress_fails_on_stall_timeout(emu, lidar_dataset):
-    emu.step_delay = 3.0  # the run stays STARTED for 3 s
-    op = run_model(lidar_dataset["id"], stall_timeout=0.5, poll_interval=0.1)
-    with pytest.raises(Xtreme1JobStalledError, match=r"stalled at STARTED"):
+@pytest.mark.parametrize("stall_at", ["STARTED", "RUNNING"])
+def test_run_without_progress_fails_on_stall_timeout(emu, lidar_dataset, stall_at):
+    # The run stops where a backend restart or a failing result handler leaves it.
+    emu.inject(Fault(path=r"^/api/model/modelRun$", kind="stall", stall_at=stall_at))
+    op = run_model(lidar_dataset["id"], stall_timeout=0.6, poll_interval=0.1)
+    with pytest.raises(Xtreme1JobStalledError, match=rf"stalled at {stall_at}"):
         run_task(op)
 
 
