@@ -21,7 +21,8 @@ import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
-DATASET_TYPES = ("IMAGE", "LIDAR_FUSION", "LIDAR_BASIC", "TEXT")
+from airflow_provider_xtreme1.layout import DATASET_TYPES, normalize_dataset_type
+
 IMAGE_WIDTH, IMAGE_HEIGHT = 64, 48
 _DEFAULT_CLASSES = {"IMAGE": ("Car", "Person"), "LIDAR": ("Car", "Pedestrian")}
 _BOX_SIZES = {"Pedestrian": (0.7, 0.7, 1.75), "Person": (0.7, 0.7, 1.75)}
@@ -62,9 +63,7 @@ def make_sample_dataset(
     :param seed: Optional. The same seed writes the same bytes.
     :return: the folder.
     """
-    dtype = str(getattr(dataset_type, "value", dataset_type)).upper()
-    if dtype not in DATASET_TYPES:
-        raise ValueError(f"unknown dataset type {dataset_type!r}; expected one of {', '.join(DATASET_TYPES)}")
+    dtype = normalize_dataset_type(dataset_type)
     if items < 0 or scenes < 0 or cameras < 0:
         raise ValueError("items, scenes and cameras must not be negative")
     if dtype == "TEXT" and scenes:

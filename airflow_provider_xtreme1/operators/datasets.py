@@ -6,30 +6,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_xtreme1.exceptions import Xtreme1ApiError, Xtreme1ConfigError
+from airflow_provider_xtreme1.layout import normalize_dataset_type
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-DATASET_TYPES = ("LIDAR_FUSION", "LIDAR_BASIC", "IMAGE", "TEXT")
-
-
-def check_dataset_type(dataset_type: str) -> str:
-    """Return the dataset type in the server's spelling, or raise naming the accepted ones."""
-    value = str(dataset_type).upper()
-    if value not in DATASET_TYPES:
-        raise ValueError(
-            f"Unknown Xtreme1 dataset type {dataset_type!r}; expected one of {', '.join(DATASET_TYPES)}."
-        )
-    return value
-
-
-def as_id(value: Any, name: str) -> int:
-    """An id given directly, from XCom, or as rendered template text, as an int."""
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a numeric Xtreme1 id, got {value!r}.") from None
 
 
 class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
@@ -54,7 +35,7 @@ class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
         self.description = description
 
     def execute(self, context: Context) -> int:
-        dataset_type = check_dataset_type(self.dataset_type)
+        dataset_type = normalize_dataset_type(self.dataset_type)
         dataset = self.hook.find_dataset_by_name(self.name)
         if dataset is None:
             try:
@@ -120,7 +101,7 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
 
         result = pack_dataset(
             self.source_folder,
-            check_dataset_type(self.dataset_type),
+            normalize_dataset_type(self.dataset_type),
             self.output_path,
             overwrite=self.overwrite,
             with_results=self.with_results,

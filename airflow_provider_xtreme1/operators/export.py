@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -18,8 +17,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1JobError, Xtreme1UrlExpiredError
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
+from airflow_provider_xtreme1.operators._arguments import as_id, as_list
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
-from airflow_provider_xtreme1.operators.datasets import as_id
 from airflow_provider_xtreme1.statuses import JobKind, Outcome, judge, raise_for_outcome
 
 if TYPE_CHECKING:
@@ -41,15 +40,7 @@ def is_templated(value: Any) -> bool:
 
 def id_list(value: Any, name: str) -> list[int]:
     """Ids given as a list, one id, ``"-1,42"`` or a rendered ``"[-1, 42]"``, as ints."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith(("[", "(")):
-            value = ast.literal_eval(text)
-        else:
-            value = [part for part in text.split(",") if part.strip()]
-    elif isinstance(value, int):
-        value = [value]
-    return [as_id(v, name) for v in (value or ())]
+    return [as_id(v, name) for v in as_list(value)]
 
 
 def filter_time(value: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import json
 import time
@@ -16,8 +15,8 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1TransportError,
 )
 from airflow_provider_xtreme1.lineage import operator_lineage, xtreme1_dataset
+from airflow_provider_xtreme1.operators._arguments import as_id, as_list
 from airflow_provider_xtreme1.operators._base import Xtreme1JobOperator
-from airflow_provider_xtreme1.operators.datasets import as_id
 from airflow_provider_xtreme1.statuses import JobKind
 
 if TYPE_CHECKING:
@@ -39,12 +38,8 @@ def _describe(model: Model) -> str:
 
 def class_list(value: Any) -> list[str] | None:
     """Class codes given as a list, ``"CAR,BUS"`` or a rendered ``"['CAR', 'BUS']"``; ``None`` for all."""
-    if value in (None, "", [], ()):
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        value = ast.literal_eval(text) if text.startswith("[") else text.split(",")
-    return [str(v).strip() for v in value if str(v).strip()]
+    codes = [str(v).strip() for v in as_list(value) if str(v).strip()]
+    return codes or None
 
 
 class Xtreme1RunModelOperator(Xtreme1JobOperator):

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1UrlExpiredError
-from airflow_provider_xtreme1.layout import SAFE_NAME_RE
+from airflow_provider_xtreme1.layout import SAFE_NAME_RE, normalize_dataset_type
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
+from airflow_provider_xtreme1.operators._arguments import as_id
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
-from airflow_provider_xtreme1.operators.datasets import as_id, check_dataset_type
 from airflow_provider_xtreme1.statuses import JobKind
 
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ def expected_dataset_type(
     hook: Xtreme1Hook | None, dataset_id: int | None, dataset_type: str | None
 ) -> str | None:
     """The dataset type to check the layout against; a mismatch with the dataset's own type is an error."""
-    given = check_dataset_type(dataset_type) if dataset_type else None
+    given = normalize_dataset_type(dataset_type) if dataset_type else None
     if hook is None or dataset_id is None:
         return given
     actual = hook.get_dataset(dataset_id)["type"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import time
 from collections.abc import Sequence
 from functools import cached_property
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_xtreme1.exceptions import Xtreme1TransportError
+from airflow_provider_xtreme1.operators._arguments import as_list
 from airflow_provider_xtreme1.operators._base import default_deferrable
 from airflow_provider_xtreme1.statuses import JobKind, JobWatch, validate_event
 
@@ -66,10 +66,7 @@ class Xtreme1JobSensor(BaseSensorOperator):
 
     @property
     def job_ids(self) -> list[str]:
-        ids: Any = self.ids
-        if isinstance(ids, str) and ids.strip().startswith("["):
-            ids = ast.literal_eval(ids.strip())  # a list rendered by a Jinja template
-        ids = [ids] if isinstance(ids, (str, int)) else list(ids)
+        ids = as_list(self.ids)
         if not ids:
             raise ValueError(f"{type(self).__name__} needs at least one id to wait for.")
         return [str(i).strip() for i in ids]

@@ -1,0 +1,28 @@
+"""Reading operator arguments that may arrive directly, from XCom, or as rendered template text."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+
+def as_id(value: Any, name: str) -> int:
+    """An Xtreme1 id (``12``, ``"12"``, an XCom value) as an int; otherwise an error naming the argument."""
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric Xtreme1 id, got {value!r}.") from None
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list given as such, as one value, as ``"a,b"`` text, or rendered by Jinja (``"[1, 2]"``)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith(("[", "(")):
+            return [part.strip() for part in text.split(",") if part.strip()]
+        value = ast.literal_eval(text)
+    if isinstance(value, (str, int, float)):
+        return [value]
+    return list(value)
