@@ -79,8 +79,8 @@ with DAG(
         task_id="export",
         dataset_id=ensure_dataset.output,
         select_model_run_ids=[-1, run_model.output["run_id"]],
-        destination="{{ params.output_dir }}/{{ ts_nodash }}/",
-        unpack_to="{{ params.output_dir }}/{{ ts_nodash }}/unpacked",
+        destination="{{ params.output_dir }}/{{ dag_run.run_after | ts_nodash }}/",
+        unpack_to="{{ params.output_dir }}/{{ dag_run.run_after | ts_nodash }}/unpacked",
         deferrable=True,
         poll_interval=2,
         stall_timeout=1800,
@@ -90,7 +90,7 @@ with DAG(
         task_id="predictions",
         dataset_id=ensure_dataset.output,
         run_id=run_model.output["run_id"],
-        destination="{{ params.output_dir }}/{{ ts_nodash }}/predictions.jsonl",
+        destination="{{ params.output_dir }}/{{ dag_run.run_after | ts_nodash }}/predictions.jsonl",
     )
 
     upload >> run_model

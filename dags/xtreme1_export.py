@@ -53,7 +53,9 @@ with DAG(
         task_id="export_ground_truth",
         dataset_id="{{ params.dataset_id }}",
         select_model_run_ids=[-1],
-        destination="{{ params.destination }}/dataset-{{ params.dataset_id }}-{{ ds_nodash }}.zip",
+        # run_after, not ds: a run triggered by hand has no logical date in Airflow 3
+        destination="{{ params.destination }}/dataset-{{ params.dataset_id }}"
+        "-{{ dag_run.run_after | ds_nodash }}.zip",
         overwrite=True,
         outlets=[GROUND_TRUTH_EXPORTS],
         poll_interval=5,

@@ -64,7 +64,7 @@ with DAG(
         task_id="pack",
         source_folder="{{ params.source_folder }}",
         dataset_type="{{ params.dataset_type }}",
-        output_path="{{ params.work_dir }}/{{ params.dataset_name }}-{{ ts_nodash }}.zip",
+        output_path="{{ params.work_dir }}/{{ params.dataset_name }}-{{ dag_run.run_after | ts_nodash }}.zip",
         with_results=True,
     )
 

@@ -62,8 +62,9 @@ with DAG(
         task_id="export",
         dataset_id="{{ params.dataset_id }}",
         select_model_run_ids=[-1, run_model.output["run_id"]],  # ground truth and the new run
-        destination="{{ params.output_dir }}/{{ ts_nodash }}/",  # a folder: the zip keeps the server's name
-        unpack_to="{{ params.output_dir }}/{{ ts_nodash }}/unpacked",
+        # A folder: the zip keeps the server's name. run_after, not ts: manual runs have no logical date.
+        destination="{{ params.output_dir }}/{{ dag_run.run_after | ts_nodash }}/",
+        unpack_to="{{ params.output_dir }}/{{ dag_run.run_after | ts_nodash }}/unpacked",
         poll_interval=2,
         stall_timeout=1800,
     )
@@ -74,6 +75,6 @@ with DAG(
         task_id="predictions",
         dataset_id="{{ params.dataset_id }}",
         run_id=run_model.output["run_id"],
-        destination="{{ params.output_dir }}/{{ ts_nodash }}/predictions.jsonl",
+        destination="{{ params.output_dir }}/{{ dag_run.run_after | ts_nodash }}/predictions.jsonl",
     )
     # [END howto_xtreme1_export_predictions]
