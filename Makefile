@@ -16,7 +16,13 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	bash scripts/ensure-system-deps.sh
 	$(BIN)/python -m pytest
+
+# Performance benchmarks (about 14 minutes on 2 cores; `make bench BENCH_ARGS=--quick` for about 5).
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

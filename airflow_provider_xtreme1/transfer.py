@@ -12,6 +12,7 @@ Rules it follows (S3 and MinIO refuse requests that break them):
 * every PUT carries ``Content-Length`` and never ``Transfer-Encoding: chunked`` (S3, MinIO and rclone
   answer 411 to chunked uploads);
 * bodies are streamed in 1 MiB chunks, so memory stays flat whatever the size;
+* the upload's MD5 (for the ETag check) is computed on a helper thread, overlapping with sending;
 * a retry re-opens the source and resends the whole body; a body shorter than announced is never a
   success.
 
@@ -29,10 +30,12 @@ import contextlib
 import hashlib
 import logging
 import os
+import queue
 import random
 import re
 import secrets
 import ssl
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -44,6 +47,8 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from airflow_provider_xtreme1 import __version__
+from airflow_provider_xtreme1._api import parse_retry_after, snippet
+from airflow_provider_xtreme1._tls import ssl_context
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ConfigError,
     Xtreme1StorageError,
@@ -70,8 +75,10 @@ CHUNK_SIZE = 1024 * 1024
 
 CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 300.0
-RETRY_STATUSES = frozenset({500, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF = 30.0
+#: Longest ``Retry-After`` (of a 429 or 503) waited for; a longer one is cut to this.
+MAX_RETRY_AFTER = 120.0
 _ERROR_BODY_LIMIT = 64 * 1024
 _SECRET_PARAMS = frozenset(
     {"x-amz-signature", "x-amz-credential", "x-amz-security-token", "token", "signature"}
@@ -408,14 +415,21 @@ def _s3_error(body: bytes) -> tuple[str | None, str | None]:
 class _Transient(Exception):
     """An attempt failed in a way worth retrying."""
 
-    def __init__(self, message: str, status: int | None = None, storage_code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        storage_code: str | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.storage_code = storage_code
+        self.retry_after = retry_after
 
 
 def _refusal(action: str, response: httpx.Response, masked: str, *, renew: str) -> Exception:
-    """The error for a non-2xx answer: ``_Transient`` for 5xx, otherwise a storage error."""
+    """The error for a non-2xx answer: ``_Transient`` for 429 and 5xx, otherwise a storage error."""
     body = b""
     with contextlib.suppress(httpx.HTTPError):
         for piece in response.iter_raw():
@@ -424,11 +438,10 @@ def _refusal(action: str, response: httpx.Response, masked: str, *, renew: str) 
                 break
     code, message = _s3_error(body)
     status = response.status_code
-    detail = (
-        f"{code}: {message}" if code else (body[:200].decode("utf-8", "replace").strip() or "(empty body)")
-    )
+    detail = f"{code}: {message}" if code else (snippet(body) or "(empty body)")  # a proxy's HTML page
     if status in RETRY_STATUSES:
-        return _Transient(f"HTTP {status} {detail}", status=status, storage_code=code)
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        return _Transient(f"HTTP {status} {detail}", status=status, storage_code=code, retry_after=wait)
     expired = status == 403 or (
         status == 400 and code == "AccessDenied" and "time" in (message or "").lower()
     )  # rclone answers an expired presign with 400 AccessDenied "...request time and the server's time..."
@@ -456,11 +469,8 @@ def _check_url(url: str) -> str:
 
 
 def _client(timeout: float, verify: Any) -> httpx.Client:
-    if isinstance(verify, (str, os.PathLike)):  # a CA bundle file or folder (httpx 0.28 wants a context)
-        where = os.fspath(verify)
-        verify = ssl.create_default_context(
-            **({"capath": where} if os.path.isdir(where) else {"cafile": where})
-        )
+    if isinstance(verify, (bool, str, os.PathLike)):
+        verify = ssl_context(os.fspath(verify) if isinstance(verify, os.PathLike) else verify)
     return httpx.Client(
         timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
         verify=verify,
@@ -475,12 +485,66 @@ def _backoff(attempt: int, base: float) -> float:
     return delay * (0.8 + 0.4 * random.random())
 
 
+def _transport_failure(exc: httpx.TransportError, masked: str) -> Exception:
+    """``_Transient`` for network failures; a storage error for a certificate that fails verification,
+    which no retry can fix."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return Xtreme1StorageError(
+            f"TLS certificate check of the storage endpoint failed ({cause or exc}). Pass verify= the path "
+            f"of the CA bundle that signed it (or verify=False for a trusted network). URL: {masked}"
+        )
+    return _Transient(f"{type(exc).__name__}: {exc}")
+
+
+def _retry_delay(exc: _Transient, attempt: int, base: float) -> float:
+    """The store's ``Retry-After`` (bounded) when it sent one, else the exponential backoff."""
+    if exc.retry_after is not None:
+        return min(exc.retry_after, MAX_RETRY_AFTER)
+    return _backoff(attempt, base)
+
+
 # --------------------------------------------------------------------------------------------------
 # Upload
 
 
 class _SourceSizeError(Exception):
     """The source produced a different number of bytes than its declared size."""
+
+
+class _Md5Pipe:
+    """MD5 of the chunks passed to :meth:`update`, computed on a helper thread, in order.
+
+    ``hashlib`` releases the GIL while hashing buffers of 2 KiB and more, so hashing chunk *n* runs while
+    chunk *n* is being sent: an upload then goes at the pace of the slower of the two (MD5 does about
+    600 MB/s on one core) instead of their combined time. At most ``depth`` chunks wait for the hasher,
+    which keeps memory flat.
+    """
+
+    def __init__(self, depth: int = 4) -> None:
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, name="xtreme1-upload-md5", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._md5.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        """Stop the helper once it has hashed every chunk given so far (idempotent)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._md5.hexdigest()
 
 
 def upload(
@@ -501,8 +565,8 @@ def upload(
     :param source: a local path, an ``ObjectStoragePath``, a planned zip or an :class:`UploadSource`
         (see :func:`as_source`); validated before any byte is sent.
     :param timeout: seconds allowed for each read or write on the socket (connect: 10 s).
-    :param max_retries: retries after a connection error, a dropped connection or HTTP 500/502/503/504;
-        every retry re-opens the source and resends the full body.
+    :param max_retries: retries after a connection error, a dropped connection, HTTP 500/502/503/504 or
+        429 (after its ``Retry-After``); every retry re-opens the source and resends the full body.
     :param verify: TLS verification: ``True``, ``False``, a CA bundle path or an ``ssl.SSLContext``.
     :param progress_interval: seconds between progress log lines (negative: none).
     :param logger: where to log: a ``logging.Logger`` or a task's ``self.log`` (default: this module's).
@@ -533,7 +597,7 @@ def upload(
                     status=exc.status,
                     storage_code=exc.storage_code,
                 ) from exc
-            delay = _backoff(attempt, backoff)
+            delay = _retry_delay(exc, attempt, backoff)
             logger.warning(
                 "Upload attempt %d of %s failed (%s); resending the whole body in %.1fs",
                 attempt,
@@ -567,7 +631,7 @@ def _upload_once(
     checksum: bool,
 ) -> tuple[float, str | None, str | None]:
     size = src.size
-    digest = hashlib.md5(usedforsecurity=False) if checksum else None
+    digest = _Md5Pipe() if checksum else None
     progress = _Progress(logger, "Uploaded", size, progress_interval, src.name)
     state = {"complete": False}
 
@@ -619,9 +683,11 @@ def _upload_once(
     except httpx.TimeoutException as exc:
         raise _Transient(f"timeout ({type(exc).__name__})") from exc
     except httpx.TransportError as exc:
-        raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+        raise _transport_failure(exc, masked) from exc
     finally:
         stream.close()
+        if digest is not None:
+            digest.close()
     seconds = time.monotonic() - started
     if not state["complete"]:
         # The store answered 2xx before our whole body was sent: never report that as success.
@@ -682,8 +748,8 @@ def download(
         ``s3://`` is turned into one).
     :param overwrite: replace an existing destination; otherwise it is an error, checked before the GET.
     :param timeout: seconds allowed for each read or write on the socket (connect: 10 s).
-    :param max_retries: retries after a connection error, a dropped or short body or HTTP 5xx; each retry
-        starts from byte 0.
+    :param max_retries: retries after a connection error, a dropped or short body, HTTP 5xx or 429 (after
+        its ``Retry-After``); each retry starts from byte 0.
     :param verify: TLS verification: ``True``, ``False``, a CA bundle path or an ``ssl.SSLContext``.
     :param progress_interval: seconds between progress log lines (negative: none).
     :param logger: where to log: a ``logging.Logger`` or a task's ``self.log`` (default: this module's).
@@ -713,7 +779,7 @@ def download(
                     status=exc.status,
                     storage_code=exc.storage_code,
                 ) from exc
-            delay = _backoff(attempt, backoff)
+            delay = _retry_delay(exc, attempt, backoff)
             logger.warning(
                 "Download attempt %d failed (%s); restarting from byte 0 in %.1fs", attempt, exc, delay
             )
@@ -822,7 +888,7 @@ def _download_once(
     except httpx.TimeoutException as exc:
         raise _Transient(f"timeout ({type(exc).__name__})") from exc
     except httpx.TransportError as exc:
-        raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+        raise _transport_failure(exc, masked) from exc
     finally:
         if not committed:
             target.discard(temp)

@@ -25,6 +25,8 @@ UNAUTHORIZED = b'{"code":"LOGIN_STATUS_TIMEOUT","message":"User login status tim
 class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Hundreds of triggers may connect at once; the stdlib's backlog of 5 would drop their SYNs.
+    request_queue_size = 511
 
     def __init__(self, address: tuple[str, int], emulator: Xtreme1Emulator) -> None:
         self.emulator = emulator

@@ -37,6 +37,7 @@ from airflow_provider_xtreme1._api import (
     redact,
     transport_failure,
 )
+from airflow_provider_xtreme1._tls import ssl_context
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ApiError,
     Xtreme1AuthError,
@@ -846,13 +847,8 @@ def _check_ca_bundle(settings: ConnectionSettings) -> None:
 def _ssl_verify(settings: ConnectionSettings) -> bool | ssl.SSLContext:
     """What httpx wants for ``verify`` (a CA path becomes an SSL context, as httpx 0.28 prefers)."""
     _check_ca_bundle(settings)
-    if isinstance(settings.verify, bool):
-        return settings.verify
-    path = Path(settings.verify)
     try:
-        if path.is_dir():
-            return ssl.create_default_context(capath=str(path))
-        return ssl.create_default_context(cafile=str(path))
+        return ssl_context(settings.verify)
     except (OSError, ssl.SSLError) as err:
         raise Xtreme1ConfigError(
             f"Connection {settings.conn_id!r}: cannot load the CA bundle {settings.verify!r}: {err}"

@@ -1,0 +1,119 @@
+"""The triggerer side of benchmark 6: N import triggers on one event loop, as a child process.
+
+``python -m benchmarks.trigger_fanin SERIALS_JSON POLL_INTERVAL EMULATOR_PORT`` (connection from
+``AIRFLOW_CONN_XTREME1_DEFAULT``; a 4th argument ``shared-ssl`` applies the proposed one-SSL-context fix
+in this process only). Prints one JSON line: per trigger its serial, first-poll and firing
+times and outcome; CPU seconds (``getrusage``) sampled every second; the open TCP connections to the
+emulator sampled every second; RSS before and after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import resource
+import sys
+import time
+
+import psutil
+
+from benchmarks.common import proc_status_mib
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _watch(trigger, record: dict) -> None:
+    async for event in trigger.run():
+        record["fired"] = time.time()
+        record["outcome"] = event.payload.get("outcome")
+        return
+
+
+async def _sample(samples: list, port: int, stop: asyncio.Event) -> None:
+    me = psutil.Process()
+    while not stop.is_set():
+        conns = sum(1 for c in me.net_connections("tcp") if c.raddr and c.raddr.port == port)
+        samples.append((time.time(), _cpu(), conns))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+
+
+def _record_polls(polls: dict[str, list[float]]) -> None:
+    """Note the start time of every status poll, per job id (benchmark-side wrapper, no behaviour change)."""
+    from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1AsyncHook
+
+    original = Xtreme1AsyncHook.get_job_records
+
+    async def get_job_records(self, kind, ids, **kwargs):
+        for i in [ids] if isinstance(ids, str) else ids:
+            polls.setdefault(str(i), []).append(time.time())
+        return await original(self, kind, ids, **kwargs)
+
+    Xtreme1AsyncHook.get_job_records = get_job_records
+
+
+def _share_ssl_context() -> None:
+    """The proposed fix, applied here only: one SSL context for all hooks instead of one per client."""
+    import ssl
+
+    from airflow_provider_xtreme1.hooks import xtreme1
+
+    shared = ssl.create_default_context()
+    original = xtreme1._ssl_verify
+    xtreme1._ssl_verify = lambda settings: shared if original(settings) is True else original(settings)
+
+
+async def main_async(serials: list[str], poll: float, port: int) -> dict:
+    from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1ImportTrigger
+
+    triggers = [Xtreme1ImportTrigger("xtreme1_default", [s], poll_interval=poll) for s in serials]
+    records = [{"serial": s, "started": time.time()} for s in serials]
+    samples: list = []
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(_sample(samples, port, stop))
+    cpu0, t0 = _cpu(), time.time()
+    await asyncio.gather(*(_watch(t, r) for t, r in zip(triggers, records, strict=True)))
+    cpu1, t1 = _cpu(), time.time()
+    stop.set()
+    await sampler
+    return {"triggers": records, "cpu": cpu1 - cpu0, "wall": t1 - t0, "t0": t0, "samples": samples}
+
+
+def _client_cost(n: int = 20) -> dict:
+    """Seconds to build one hook's ``httpx.AsyncClient`` the way the async hook does (verify=True)."""
+    import httpx
+
+    started = time.perf_counter()
+    clients = [httpx.AsyncClient(verify=True) for _ in range(n)]
+    per_client = (time.perf_counter() - started) / n
+    del clients
+    return {"client_build_ms": per_client * 1000}
+
+
+def main(argv: list[str]) -> int:
+    with open(argv[0]) as fh:
+        serials = json.load(fh)
+    poll, port = float(argv[1]), int(argv[2])
+    shared_ssl = len(argv) > 3 and argv[3] == "shared-ssl"
+    import airflow.sdk  # noqa: F401
+
+    import airflow_provider_xtreme1.hooks.xtreme1
+    import airflow_provider_xtreme1.triggers.xtreme1  # noqa: F401
+
+    polls: dict[str, list[float]] = {}
+    _record_polls(polls)
+    if shared_ssl:
+        _share_ssl_context()
+    baseline = proc_status_mib("VmRSS")
+    result = asyncio.run(main_async(serials, poll, port))
+    result.update(baseline_mib=baseline, peak_mib=proc_status_mib("VmHWM"), polls=polls, **_client_cost())
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
