@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 
+from airflow_provider_xtreme1 import layout
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ApiError,
     Xtreme1AuthError,
@@ -48,7 +49,7 @@ API_PREFIX = "/api"
 DEFAULT_READ_TIMEOUT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
-DATASET_TYPES = frozenset({"LIDAR_FUSION", "LIDAR_BASIC", "IMAGE", "TEXT"})
+DATASET_TYPES = frozenset(layout.DATASET_TYPES)
 MODEL_DATASET_TYPES = DATASET_TYPES | {"LIDAR"}
 IMPORT_SOURCES = frozenset({"LOCAL", "URL"})
 RESULT_TYPES = frozenset({"GROUND_TRUTH", "MODEL_RUN"})
@@ -132,7 +133,7 @@ class ConnectionSettings:
         The path is where the web app itself goes after creating a dataset (frontend ``RouteChildEnum
         .DATASETS_DATA + '?id=' + id``); the app uses hash routing.
         """
-        return f"{self.web_url}/#/datasets/data?id={_id(dataset_id, 'dataset_id')}"
+        return f"{self.web_url}/#/datasets/data?id={parse_id(dataset_id, 'dataset_id')}"
 
 
 def _extra_of(conn: Any, conn_id: str) -> Mapping[str, Any]:
@@ -312,7 +313,8 @@ def handle(call: ApiCall[T], response: RawResponse) -> T:
 # --------------------------------------------------------------------------------------------------
 
 
-def _id(value: Any, name: str) -> int:
+def parse_id(value: Any, name: str) -> int:
+    """An integer id given as an int or as digits (e.g. rendered by a template); else ``ValueError``."""
     if isinstance(value, bool):
         raise ValueError(f"{name} must be an integer id, got {value!r}")
     if isinstance(value, int):
@@ -470,7 +472,7 @@ def create_dataset(name: str, dataset_type: str, description: str | None = None)
 
 
 def get_dataset(dataset_id: int | str) -> ApiCall[dict[str, Any]]:
-    return ApiCall("GET", f"/dataset/info/{_id(dataset_id, 'dataset_id')}", parse=_record)
+    return ApiCall("GET", f"/dataset/info/{parse_id(dataset_id, 'dataset_id')}", parse=_record)
 
 
 def find_datasets(
@@ -484,12 +486,12 @@ def find_datasets(
 
 
 def delete_dataset(dataset_id: int | str) -> ApiCall[None]:
-    path = f"/dataset/delete/{_id(dataset_id, 'dataset_id')}"
+    path = f"/dataset/delete/{parse_id(dataset_id, 'dataset_id')}"
     return ApiCall("POST", path, idempotent=False, parse=_nothing)
 
 
 def get_dataset_classes(dataset_id: int | str) -> ApiCall[list[dict[str, Any]]]:
-    return ApiCall("GET", f"/datasetClass/findAll/{_id(dataset_id, 'dataset_id')}", parse=_records)
+    return ApiCall("GET", f"/datasetClass/findAll/{parse_id(dataset_id, 'dataset_id')}", parse=_records)
 
 
 def get_presigned_upload_url(dataset_id: int | str, file_name: str) -> ApiCall[dict[str, Any]]:
@@ -499,7 +501,7 @@ def get_presigned_upload_url(dataset_id: int | str, file_name: str) -> ApiCall[d
             "file_name must be a plain file name of letters, digits, '.', '_' and '-' "
             f"(e.g. 'batch-01.zip'), got {file_name!r}"
         )
-    params = _params(fileName=file_name, datasetId=_id(dataset_id, "dataset_id"))
+    params = _params(fileName=file_name, datasetId=parse_id(dataset_id, "dataset_id"))
     return ApiCall("GET", "/data/generatePresignedUrl", params=params, parse=_presigned)
 
 
@@ -516,7 +518,7 @@ def start_import(
         raise ValueError("file_url must not be empty")
     body: dict[str, Any] = {
         "fileUrl": file_url,
-        "datasetId": _id(dataset_id, "dataset_id"),
+        "datasetId": parse_id(dataset_id, "dataset_id"),
         "source": _choice(source, IMPORT_SOURCES, "source"),
     }
     if result_type is not None:
@@ -525,7 +527,7 @@ def start_import(
         # Without a model the server's worker fails after the download and the import never finishes.
         raise ValueError("result_type='MODEL_RUN' needs model_id")
     if model_id is not None:
-        body["modelId"] = _id(model_id, "model_id")
+        body["modelId"] = parse_id(model_id, "model_id")
     if data_format is not None:
         body["dataFormat"] = _choice(data_format, DATA_FORMATS, "data_format")
     return ApiCall("POST", "/data/upload", json=body, idempotent=False, parse=_serial_number)
@@ -542,7 +544,7 @@ def find_data(
     params = {
         **_data_filters(filters),
         **_params(
-            datasetId=_id(dataset_id, "dataset_id"),
+            datasetId=parse_id(dataset_id, "dataset_id"),
             pageNo=_page_number(page_no),
             pageSize=_page_size(page_size),
         ),
@@ -557,7 +559,7 @@ def start_export(
     data_format: str = "XTREME1",
     **filters: Any,
 ) -> ApiCall[str]:
-    run_ids = [_id(v, "select_model_run_ids") for v in _as_list(select_model_run_ids)]
+    run_ids = [parse_id(v, "select_model_run_ids") for v in _as_list(select_model_run_ids)]
     if not run_ids:
         warnings.warn(
             "select_model_run_ids is empty: the export will contain data but no annotations "
@@ -568,7 +570,7 @@ def start_export(
     params = {
         **_data_filters(filters),
         **_params(
-            datasetId=_id(dataset_id, "dataset_id"),
+            datasetId=parse_id(dataset_id, "dataset_id"),
             selectModelRunIds=run_ids or None,
             dataFormat=_choice(data_format, DATA_FORMATS, "data_format"),
         ),
@@ -588,7 +590,7 @@ def list_models(dataset_type: str | None = None) -> ApiCall[list[dict[str, Any]]
 
 
 def get_model(model_id: int | str) -> ApiCall[dict[str, Any] | None]:
-    return ApiCall("GET", f"/model/info/{_id(model_id, 'model_id')}", parse=_optional_record)
+    return ApiCall("GET", f"/model/info/{parse_id(model_id, 'model_id')}", parse=_optional_record)
 
 
 def _data_filter_param(
@@ -624,8 +626,8 @@ def count_model_run_data(
 ) -> ApiCall[int]:
     f = _data_filter_param(data_count_ratio, exclude_model_data, split_type, annotation_status)
     params = _params(
-        datasetId=_id(dataset_id, "dataset_id"),
-        modelId=_id(model_id, "model_id"),
+        datasetId=parse_id(dataset_id, "dataset_id"),
+        modelId=parse_id(model_id, "model_id"),
         isExcludeModelData=f["isExcludeModelData"],
         dataCountRatio=f["dataCountRatio"],
         splitType=f.get("splitType"),
@@ -659,8 +661,8 @@ def start_model_run(
     if min_confidence is not None and max_confidence is not None and min_confidence > max_confidence:
         raise ValueError("min_confidence must not exceed max_confidence")
     body = {
-        "datasetId": _id(dataset_id, "dataset_id"),
-        "modelId": _id(model_id, "model_id"),
+        "datasetId": parse_id(dataset_id, "dataset_id"),
+        "modelId": parse_id(model_id, "model_id"),
         "resultFilterParam": result_filter,
         "dataFilterParam": _data_filter_param(
             data_count_ratio, exclude_model_data, split_type, annotation_status
@@ -679,8 +681,8 @@ def find_model_runs(
     page_size: int = 10,
 ) -> ApiCall[dict[str, Any]]:
     params = _params(
-        modelId=_id(model_id, "model_id"),
-        datasetIds=None if dataset_ids is None else _many(dataset_ids, "dataset_ids", _id),
+        modelId=parse_id(model_id, "model_id"),
+        datasetIds=None if dataset_ids is None else _many(dataset_ids, "dataset_ids", parse_id),
         status=None if status is None else _choice(status, RUN_STATUSES, "status"),
         ascOrDesc="ASC" if asc else "DESC",
         pageNo=_page_number(page_no),
@@ -690,17 +692,17 @@ def find_model_runs(
 
 
 def get_model_runs_of_dataset(dataset_id: int | str) -> ApiCall[list[dict[str, Any]]]:
-    path = f"/modelRun/findModelRunRecordByDatasetId/{_id(dataset_id, 'dataset_id')}"
+    path = f"/modelRun/findModelRunRecordByDatasetId/{parse_id(dataset_id, 'dataset_id')}"
     return ApiCall("GET", path, parse=_records)
 
 
 def get_finished_model_runs(dataset_id: int | str) -> ApiCall[list[dict[str, Any]]]:
-    path = f"/modelRun/getDatasetModelRunResult/{_id(dataset_id, 'dataset_id')}"
+    path = f"/modelRun/getDatasetModelRunResult/{parse_id(dataset_id, 'dataset_id')}"
     return ApiCall("GET", path, parse=_records)
 
 
 def get_raw_annotations(data_ids: Iterable[int | str] | int | str) -> ApiCall[list[dict[str, Any]]]:
-    params = _params(dataIds=_many(data_ids, "data_ids", _id))
+    params = _params(dataIds=_many(data_ids, "data_ids", parse_id))
     return ApiCall("GET", "/annotate/data/listByDataIds", params=params, parse=_records)
 
 

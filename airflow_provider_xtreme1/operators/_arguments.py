@@ -5,13 +5,12 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from airflow_provider_xtreme1._api import parse_id
+
 
 def as_id(value: Any, name: str) -> int:
     """An Xtreme1 id (``12``, ``"12"``, an XCom value) as an int; otherwise an error naming the argument."""
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a numeric Xtreme1 id, got {value!r}.") from None
+    return parse_id(value.strip() if isinstance(value, str) else value, name)
 
 
 def as_list(value: Any) -> list[Any]:
