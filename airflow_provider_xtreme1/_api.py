@@ -1,43 +1,23 @@
-"""Everything about the Xtreme1 API's *shape*, with no I/O.
+"""The Xtreme1 API's endpoints as data, with no I/O.
 
-The sync and async hooks only send requests and sleep; what to send, how to read the answer and
-whether to try again is decided here, once:
-
-* :class:`ConnectionSettings` — an Airflow connection turned into a base URL, token, TLS and timeouts;
-* :class:`ApiCall` — one request (method, path, query, JSON body, whether repeating it is safe, and how
-  to parse the ``data`` it returns), built by one function per endpoint (``create_dataset`` …);
-* :func:`unwrap` — the ``{"code", "message", "data"}`` envelope: ``code == "OK"`` or an exception, also
-  for errors the server reports with HTTP 200 and for bodies that are not JSON at all;
-* :func:`transport_failure` — a network failure of either HTTP library turned into
-  :class:`~airflow_provider_xtreme1.exceptions.Xtreme1TransportError`, so that
-* :class:`RetryPolicy` — one pure predicate — serves both hooks.
-
-Facts about the server cited below are from ``docs/`` (the API specification of the project).
+The sync and async hooks only send requests and sleep; what to send and how to read the ``data`` of
+the answer is decided here, once: :class:`ApiCall` is one request (method, path, query, JSON body,
+whether repeating it is safe, and how to parse what it returns), built by one function per endpoint
+(``create_dataset`` …); :func:`handle` unwraps an answer with :mod:`._responses` and parses it.
+Connection settings live in :mod:`._connection`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import logging
-import random
-import re
-import time
-import urllib.parse
 import warnings
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 
 from airflow_provider_xtreme1 import layout
+from airflow_provider_xtreme1._responses import MAY_HAVE_ACTED, MAYBE_FORWARDED, unwrap
 from airflow_provider_xtreme1.exceptions import (
-    Xtreme1ApiError,
-    Xtreme1AuthError,
-    Xtreme1ConfigError,
-    Xtreme1Error,
-    Xtreme1NotFoundError,
     Xtreme1TransportError,
 )
 from airflow_provider_xtreme1.layout import SAFE_NAME_RE
@@ -45,9 +25,6 @@ from airflow_provider_xtreme1.statuses import JobKind, job_id
 
 T = TypeVar("T")
 
-API_PREFIX = "/api"
-DEFAULT_READ_TIMEOUT = 60.0
-DEFAULT_CONNECT_TIMEOUT = 10.0
 
 DATASET_TYPES = frozenset(layout.DATASET_TYPES)
 MODEL_DATASET_TYPES = DATASET_TYPES | {"LIDAR"}
@@ -58,174 +35,8 @@ ANNOTATION_STATUSES = frozenset({"ANNOTATED", "NOT_ANNOTATED", "INVALID"})
 SPLIT_TYPES = frozenset({"TRAINING", "VALIDATION", "TEST", "NOT_SPLIT"})
 RUN_STATUSES = frozenset({"STARTED", "RUNNING", "SUCCESS", "SUCCESS_WITH_ERROR", "FAILURE"})
 
-#: Envelope codes meaning "this does not exist".
-NOT_FOUND_CODES = frozenset({"NOT_FOUND", "DATASET_NOT_FOUND", "DATASET__NOT_EXIST", "MODEL_DOES_NOT_EXIST"})
-#: HTTP statuses worth trying again: rate limiting and gateways (nginx in front of the backend).
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 _SERIAL_FIELDS = ("serialNumber", "modelSerialNo")
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
-
-
-# --------------------------------------------------------------------------------------------------
-# Connection settings
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConnectionSettings:
-    """What the hooks need from an Airflow connection, checked once.
-
-    :param conn_id: the Airflow connection id (for messages).
-    :param base_url: API root including the ``/api`` prefix, e.g. ``http://x1:8190/api``.
-    :param token: the bearer token (never shown in ``repr``).
-    :param verify: ``True``/``False`` or the path of a CA bundle.
-    :param connect_timeout: seconds to establish a connection.
-    :param read_timeout: seconds to wait for an answer.
-    :param web_url: root of the web app, for links.
-    """
-
-    conn_id: str
-    base_url: str
-    token: str = field(repr=False)
-    verify: bool | str = True
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    read_timeout: float = DEFAULT_READ_TIMEOUT
-    web_url: str = ""
-
-    @classmethod
-    def from_connection(cls, conn: Any, *, timeout: float | None = None) -> ConnectionSettings:
-        """Read an Airflow ``Connection`` (no I/O).
-
-        ``host`` may be a full URL (``http://x1:8190``, optionally ending in ``/api``) or a bare host
-        name with ``schema`` (``http``/``https``) and ``port``. The token is the password. Extras:
-        ``verify`` (bool, or a CA-bundle path), ``ca_bundle`` (path), ``timeout`` (read timeout in
-        seconds, default 60) and ``web_url``. ``timeout`` given here wins over the extra.
-        """
-        conn_id = str(getattr(conn, "conn_id", None) or "?")
-        extra = _extra_of(conn, conn_id)
-        root = _root_url(conn, conn_id)
-        token = _token_of(conn, conn_id)
-        read_timeout = _timeout_of(timeout if timeout is not None else extra.get("timeout"), conn_id)
-        web_url = str(extra.get("web_url") or "").strip().rstrip("/")
-        if web_url and urllib.parse.urlsplit(web_url).scheme not in ("http", "https"):
-            raise Xtreme1ConfigError(
-                f"Connection {conn_id!r}: extra 'web_url' must be an http(s) URL, got {web_url!r}."
-            )
-        return cls(
-            conn_id=conn_id,
-            base_url=root + API_PREFIX,
-            token=token,
-            verify=_verify_of(extra, conn_id),
-            connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-            read_timeout=read_timeout,
-            web_url=web_url or root,
-        )
-
-    def url(self, path: str) -> str:
-        """The absolute URL of an API path such as ``/dataset/info/1``."""
-        return self.base_url + path
-
-    def dataset_url(self, dataset_id: int | str) -> str:
-        """Link to a dataset's data page in the web app (``/#/datasets/data?id=<id>``).
-
-        The path is where the web app itself goes after creating a dataset (frontend ``RouteChildEnum
-        .DATASETS_DATA + '?id=' + id``); the app uses hash routing.
-        """
-        return f"{self.web_url}/#/datasets/data?id={parse_id(dataset_id, 'dataset_id')}"
-
-
-def _extra_of(conn: Any, conn_id: str) -> Mapping[str, Any]:
-    try:
-        extra = getattr(conn, "extra_dejson", None) or {}
-    except Exception as err:  # malformed JSON in the extra field
-        raise Xtreme1ConfigError(
-            f"Connection {conn_id!r}: the extra field is not valid JSON ({err})."
-        ) from None
-    if not isinstance(extra, Mapping):
-        raise Xtreme1ConfigError(f"Connection {conn_id!r}: the extra field must be a JSON object.")
-    return extra
-
-
-def _root_url(conn: Any, conn_id: str) -> str:
-    host = str(getattr(conn, "host", None) or "").strip()
-    if not host:
-        raise Xtreme1ConfigError(
-            f"Connection {conn_id!r} has no host: set it to the Xtreme1 URL, e.g. http://xtreme1.example.com:8190"
-        )
-    if "://" not in host:
-        scheme = str(getattr(conn, "schema", None) or "http").strip().lower()
-        if scheme not in ("http", "https"):
-            raise Xtreme1ConfigError(
-                f"Connection {conn_id!r}: schema must be 'http' or 'https' (or put the scheme in the host), "
-                f"got {scheme!r}."
-            )
-        host = f"{scheme}://{host}"
-    parts = urllib.parse.urlsplit(host)
-    try:
-        port = parts.port
-    except ValueError:
-        raise Xtreme1ConfigError(f"Connection {conn_id!r}: invalid port in host {host!r}.") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise Xtreme1ConfigError(f"Connection {conn_id!r}: host {host!r} is not an http(s) URL.")
-    if parts.query or parts.fragment:
-        raise Xtreme1ConfigError(f"Connection {conn_id!r}: host {host!r} must not carry a query or fragment.")
-    netloc = parts.netloc
-    conn_port = getattr(conn, "port", None)
-    if port is None and conn_port:
-        netloc = f"{netloc}:{int(conn_port)}"
-    path = parts.path.rstrip("/")
-    if path.endswith(API_PREFIX):
-        path = path[: -len(API_PREFIX)]
-    return f"{parts.scheme.lower()}://{netloc}{path}"
-
-
-def _token_of(conn: Any, conn_id: str) -> str:
-    token = re.sub(r"(?i)^bearer(\s+|$)", "", str(getattr(conn, "password", None) or "").strip()).strip()
-    if not token:
-        raise Xtreme1ConfigError(
-            f"Connection {conn_id!r} has no API token: put the token from the API token page of the "
-            "Xtreme1 web app into the connection's password field."
-        )
-    return token
-
-
-def _timeout_of(value: Any, conn_id: str) -> float:
-    if value is None or value == "":
-        return DEFAULT_READ_TIMEOUT
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = -1.0
-    if isinstance(value, bool) or not seconds > 0:
-        raise Xtreme1ConfigError(
-            f"Connection {conn_id!r}: timeout must be a positive number of seconds (the hook argument "
-            f"'timeout' or the extra 'timeout'), got {value!r}."
-        )
-    return seconds
-
-
-def _verify_of(extra: Mapping[str, Any], conn_id: str) -> bool | str:
-    raw = extra.get("verify", True)
-    if raw is None:
-        raw = True
-    elif isinstance(raw, str):
-        low = raw.strip().lower()
-        if low in _TRUE or low == "":
-            raw = True
-        elif low in _FALSE:
-            raw = False
-        else:
-            raw = raw.strip()  # a CA bundle path, as requests accepts it
-    elif not isinstance(raw, bool):
-        raise Xtreme1ConfigError(
-            f"Connection {conn_id!r}: extra 'verify' must be true, false or a CA bundle path, got {raw!r}."
-        )
-    if raw is False:
-        return False
-    ca_bundle = str(extra.get("ca_bundle") or "").strip()
-    return ca_bundle or raw
 
 
 # --------------------------------------------------------------------------------------------------
@@ -293,10 +104,10 @@ def handle(call: ApiCall[T], response: RawResponse) -> T:
             retry_after=response.retry_after,
         )
     except Xtreme1TransportError as err:
-        if call.idempotent or err.status not in _MAYBE_FORWARDED:
+        if call.idempotent or err.status not in MAYBE_FORWARDED:
             raise
         error = Xtreme1TransportError(
-            f"{err}{_MAY_HAVE_ACTED}", status=err.status, retry_after=err.retry_after
+            f"{err}{MAY_HAVE_ACTED}", status=err.status, retry_after=err.retry_after
         )
         error.retryable = False  # type: ignore[attr-defined]
         raise error from None
@@ -771,251 +582,3 @@ def _page_size(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"page_size must be a positive integer, got {value!r}")
     return value
-
-
-# --------------------------------------------------------------------------------------------------
-# The envelope
-# --------------------------------------------------------------------------------------------------
-
-_REDACTIONS = (
-    (re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"), "Bearer ***"),
-    (re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*"), "***"),  # JWTs
-    (re.compile(r"(?i)(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s\"'<]+"), r"\1***"),
-    (re.compile(r"(?i)(\b(?:access_?|api_?)?token[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}<]+"), r"\1***"),
-    (re.compile(r"[A-Za-z0-9+/_-]{40,}={0,2}"), "***"),  # long opaque strings (keys, signatures)
-)
-
-
-def redact(text: str) -> str:
-    """Remove anything that looks like a token or a signature from ``text``."""
-    for pattern, replacement in _REDACTIONS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def snippet(body: bytes | str, limit: int = 200) -> str:
-    """A short, single-line, redacted excerpt of a response body for error messages."""
-    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    if re.search(r"(?i)<(html|head|body|title|center|h1)\b", text):
-        text = re.sub(r"<[^>]*>", " ", text)
-    text = redact(" ".join(text.split()))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if value is None or not str(value).strip():
-        return None
-    text = str(value).strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
-
-
-def unwrap(
-    endpoint: str, http_status: int, content_type: str, body: bytes, *, retry_after: float | None = None
-) -> Any:
-    """Return the ``data`` of an Xtreme1 envelope or raise what went wrong.
-
-    * HTTP 429/502/503/504 → :class:`Xtreme1TransportError` (retryable; ``retry_after`` kept);
-    * an empty body or one that is not JSON (a proxy's HTML page) → :class:`Xtreme1TransportError`;
-    * HTTP 401 or code ``LOGIN_STATUS_TIMEOUT`` → :class:`Xtreme1AuthError`;
-    * any other code than ``OK`` — also with HTTP 200 — → :class:`Xtreme1ApiError`
-      (:class:`Xtreme1NotFoundError` for the "does not exist" codes);
-    * ``OK`` with an HTTP error status (Spring's error page wrapped in the envelope) → an API error too.
-
-    The body is parsed as JSON whatever the ``Content-Type`` (string results come as ``text/plain``).
-    """
-    where = f"Xtreme1 {endpoint}"
-    if http_status in RETRYABLE_STATUSES:
-        wait = f", Retry-After {retry_after:g} s" if retry_after is not None else ""
-        raise Xtreme1TransportError(
-            f"{where}: HTTP {http_status}{wait}: {snippet(body) or '(empty body)'}",
-            status=http_status,
-            retry_after=retry_after,
-        )
-    envelope: Any = None
-    if body.strip():
-        try:
-            envelope = json.loads(body.decode("utf-8", errors="replace"))
-        except ValueError:
-            envelope = None
-    if not isinstance(envelope, dict) or "code" not in envelope:
-        if http_status == 401:
-            raise Xtreme1AuthError("HTTP_401", snippet(body), http_status=http_status, endpoint=endpoint)
-        if not body.strip():
-            raise Xtreme1TransportError(
-                f"{where}: empty response body (HTTP {http_status}). The server or a proxy in front of it "
-                "failed before answering; check that the backend can reach its database.",
-                status=http_status,
-            )
-        kind = "is not JSON" if envelope is None else "is JSON but not an Xtreme1 envelope"
-        raise Xtreme1TransportError(
-            f"{where}: the HTTP {http_status} answer ({content_type or 'no content type'}) {kind}; "
-            f"is the connection's host the Xtreme1 URL (port 8190)? Body: {snippet(body)}",
-            status=http_status,
-        )
-    code = str(envelope.get("code"))
-    message = redact(str(envelope.get("message") or ""))
-    if http_status == 401 or code == "LOGIN_STATUS_TIMEOUT":
-        raise Xtreme1AuthError(code, message, http_status=http_status, endpoint=endpoint)
-    if code != "OK":
-        error = Xtreme1NotFoundError if code in NOT_FOUND_CODES else Xtreme1ApiError
-        raise error(code, message, http_status=http_status, endpoint=endpoint)
-    if http_status >= 400:
-        data = envelope.get("data")
-        detail = snippet(json.dumps(data)) if data is not None else "no details"
-        error = Xtreme1NotFoundError if http_status == 404 else Xtreme1ApiError
-        raise error(f"HTTP_{http_status}", detail, http_status=http_status, endpoint=endpoint)
-    return envelope.get("data")
-
-
-# --------------------------------------------------------------------------------------------------
-# Transport failures and retries
-# --------------------------------------------------------------------------------------------------
-
-#: Gateway answers that may come after the backend got the request.
-_MAYBE_FORWARDED = frozenset({502, 504})
-_MAY_HAVE_ACTED = (
-    ". The request was sent, so the server may have processed it; it is not repeated automatically "
-    "because that could act twice (a second import, export, model run or dataset). Check Xtreme1 "
-    "before retrying."
-)
-
-#: Where a request failed: before the server could have seen it, after it was sent, or in TLS.
-CONNECT, SENT, READ_TIMEOUT, TLS = "connect", "sent", "read_timeout", "tls"
-
-
-def transport_failure(call: ApiCall[Any], phase: str, detail: str) -> Xtreme1TransportError:
-    """The error for a request that got no answer, with ``retryable`` set for :class:`RetryPolicy`.
-
-    :param phase: ``"connect"`` (nothing reached the server), ``"sent"`` (the connection broke after the
-        request went out), ``"read_timeout"`` (no answer in time) or ``"tls"`` (certificate problem).
-    """
-    where = f"Xtreme1 {call.endpoint}"
-    detail = snippet(detail, 300)
-    retryable = True
-    if phase == TLS:
-        message = (
-            f"{where}: TLS handshake failed ({detail}). Check the connection's 'verify' / 'ca_bundle' extras."
-        )
-        retryable = False
-    elif phase == CONNECT:
-        message = f"{where}: cannot connect ({detail})"
-    else:
-        what = "no answer within the read timeout" if phase == READ_TIMEOUT else "the connection broke"
-        message = f"{where}: {what} ({detail})"
-        if not call.idempotent:
-            retryable = False
-            message += _MAY_HAVE_ACTED
-    error = Xtreme1TransportError(message)
-    error.retryable = retryable  # type: ignore[attr-defined]
-    return error
-
-
-def is_retryable(error: BaseException) -> bool:
-    """Whether ``error`` is of a kind worth repeating the request for (ignores attempt counts)."""
-    if not isinstance(error, Xtreme1TransportError) or not getattr(error, "retryable", True):
-        return False
-    return error.status is None or error.status in RETRYABLE_STATUSES
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When and how long to wait before repeating a failed request.
-
-    Retried: connection failures, 429 and 502/503/504; for idempotent calls also read timeouts and
-    connections dropped mid-answer. Never retried: envelope errors (also at HTTP 500 ``UNKNOWN``), 401,
-    TLS failures, and calls that start something once they may have reached the server (read timeout,
-    dropped connection, 502/504 from the proxy — :func:`transport_failure` and :func:`handle` mark those).
-
-    :param max_retries: retries after the first attempt.
-    :param backoff: first backoff in seconds; doubles per retry ("full jitter": a random wait up to it).
-    :param max_backoff: cap of one backoff.
-    :param max_elapsed: no retry would start later than this many seconds after the first attempt.
-    :param max_retry_after: longest ``Retry-After`` honoured; a longer one ends the retries.
-    :param jitter: randomise backoffs (turn off for predictable waits).
-    :param random: source of randomness in [0, 1), for tests.
-    """
-
-    max_retries: int = 4
-    backoff: float = 1.0
-    max_backoff: float = 30.0
-    max_elapsed: float = 300.0
-    max_retry_after: float = 120.0
-    jitter: bool = True
-    random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if (
-            self.max_retries < 0
-            or min(self.backoff, self.max_backoff, self.max_elapsed, self.max_retry_after) < 0
-        ):
-            raise ValueError("RetryPolicy values must not be negative")
-
-    def next_delay(self, attempt: int, error: BaseException, elapsed: float) -> float | None:
-        """Seconds to wait before the next attempt, or ``None`` to give up and raise ``error``.
-
-        :param attempt: how many attempts have failed so far (1 after the first failure).
-        :param error: the error of the last attempt.
-        :param elapsed: seconds since the first attempt started.
-        """
-        if attempt > self.max_retries or not is_retryable(error):
-            return None
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            if retry_after > self.max_retry_after:
-                return None
-            delay = float(retry_after)
-        else:
-            cap = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-            delay = cap * self.random() if self.jitter else cap
-        if elapsed + delay > self.max_elapsed:
-            return None
-        return delay
-
-
-#: For calls that must answer quickly or not at all (``test_connection``).
-NO_RETRY = RetryPolicy(max_retries=0)
-
-
-class Retrier:
-    """Counts the attempts of one call and turns each failure into a wait or a raise."""
-
-    def __init__(
-        self,
-        policy: RetryPolicy,
-        call: ApiCall[Any],
-        log: logging.Logger | logging.LoggerAdapter[Any],
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self.policy = policy
-        self.call = call
-        self.log = log
-        self.clock = clock
-        self.started = clock()
-        self.failures = 0
-
-    def delay_or_raise(self, error: Xtreme1Error) -> float:
-        """The seconds to sleep before trying again; re-raises ``error`` when the policy says stop."""
-        self.failures += 1
-        delay = self.policy.next_delay(self.failures, error, self.clock() - self.started)
-        if delay is None:
-            raise error
-        self.log.warning(
-            "Xtreme1 %s failed (attempt %d of %d), retrying in %.1f s: %s",
-            self.call.endpoint,
-            self.failures,
-            self.policy.max_retries + 1,
-            delay,
-            error,
-        )
-        return delay

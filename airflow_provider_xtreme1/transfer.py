@@ -47,7 +47,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from airflow_provider_xtreme1 import __version__
-from airflow_provider_xtreme1._api import parse_retry_after, snippet
+from airflow_provider_xtreme1._responses import parse_retry_after, snippet
 from airflow_provider_xtreme1._tls import ssl_context
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ConfigError,

@@ -62,6 +62,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
     server: EmulatorHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:

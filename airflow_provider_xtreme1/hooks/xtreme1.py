@@ -1,7 +1,7 @@
 """Hooks for the Xtreme1 API: :class:`Xtreme1Hook` (requests) and :class:`Xtreme1AsyncHook` (httpx).
 
 Both twins have the same methods with the same names and results. Each method is a thin shell —
-build the call (``_api``), send it, unwrap the envelope (``_api``) — so only sending and sleeping
+build the call (``_api``), send it, unwrap the envelope (``_responses``) — so only sending and sleeping
 differ between them.
 """
 
@@ -21,18 +21,16 @@ from airflow.providers.common.compat.connection import get_async_connection
 from airflow.sdk import BaseHook
 
 from airflow_provider_xtreme1 import __version__, _api
-from airflow_provider_xtreme1._api import (
+from airflow_provider_xtreme1._api import ApiCall, RawResponse, handle
+from airflow_provider_xtreme1._connection import ConnectionSettings
+from airflow_provider_xtreme1._responses import (
     CONNECT,
     NO_RETRY,
     READ_TIMEOUT,
     SENT,
     TLS,
-    ApiCall,
-    ConnectionSettings,
-    RawResponse,
     Retrier,
     RetryPolicy,
-    handle,
     parse_retry_after,
     redact,
     transport_failure,
@@ -137,7 +135,7 @@ class Xtreme1Hook(_Xtreme1HookBase):
     :param xtreme1_conn_id: the Airflow connection id.
     :param timeout: read timeout in seconds for API calls; overrides the ``timeout`` extra.
     :param retry_policy: when to retry failed requests
-        (default: :class:`~airflow_provider_xtreme1._api.RetryPolicy` ``()``).
+        (default: :class:`~airflow_provider_xtreme1._responses.RetryPolicy` ``()``).
     """
 
     def __init__(

@@ -9,8 +9,10 @@ from email.utils import format_datetime
 import pytest
 from airflow.sdk import Connection
 
-from airflow_provider_xtreme1 import _api
-from airflow_provider_xtreme1._api import ApiCall, ConnectionSettings, RawResponse, RetryPolicy
+from airflow_provider_xtreme1 import _api, _responses
+from airflow_provider_xtreme1._api import ApiCall, RawResponse
+from airflow_provider_xtreme1._connection import ConnectionSettings
+from airflow_provider_xtreme1._responses import RetryPolicy
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ApiError,
     Xtreme1AuthError,
@@ -660,7 +662,7 @@ NGINX_502 = (
 def test_unwrap(status, content_type, body, expected, code):
     if isinstance(expected, type) and issubclass(expected, Exception):
         with pytest.raises(expected) as excinfo:
-            _api.unwrap("GET /dataset/info/1", status, content_type, body)
+            _responses.unwrap("GET /dataset/info/1", status, content_type, body)
         error = excinfo.value
         assert type(error) is expected
         if code is not None:
@@ -671,12 +673,12 @@ def test_unwrap(status, content_type, body, expected, code):
             assert error.status == status
             assert f"HTTP {status}" in str(error)
     else:
-        assert _api.unwrap("GET /dataset/info/1", status, content_type, body) == expected
+        assert _responses.unwrap("GET /dataset/info/1", status, content_type, body) == expected
 
 
 def test_unwrap_keeps_retry_after_and_quotes_a_short_clean_snippet():
     with pytest.raises(Xtreme1TransportError) as excinfo:
-        _api.unwrap("GET /x", 502, "text/html", NGINX_502, retry_after=3)
+        _responses.unwrap("GET /x", 502, "text/html", NGINX_502, retry_after=3)
     assert excinfo.value.retry_after == 3
     assert "502 Bad Gateway" in str(excinfo.value) and "<html>" not in str(excinfo.value)
 
@@ -686,7 +688,7 @@ def test_unwrap_keeps_retry_after_and_quotes_a_short_clean_snippet():
         f"token={TOKEN} " + "padding " * 60 + "</body></html>"
     ).encode()
     with pytest.raises(Xtreme1TransportError) as excinfo:
-        _api.unwrap("GET /x", 200, "text/html", leaky)
+        _responses.unwrap("GET /x", 200, "text/html", leaky)
     quoted = str(excinfo.value).split("Body: ", 1)[1]
     assert len(quoted) <= 200
     for secret in (TOKEN, JWT, "abcdef0123456789", "AKIA"):
@@ -698,13 +700,19 @@ def test_unwrap_keeps_retry_after_and_quotes_a_short_clean_snippet():
     [(None, None), ("", None), ("7", 7.0), (" 0 ", 0.0), ("1.5", 1.5), ("-4", 0.0), ("soon", None)],
 )
 def test_parse_retry_after_seconds(value, seconds):
-    assert _api.parse_retry_after(value) == seconds
+    assert _responses.parse_retry_after(value) == seconds
 
 
 def test_parse_retry_after_http_date():
     now = datetime(2026, 11, 26, 12, 0, 0, tzinfo=timezone.utc)
-    assert _api.parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now=now) == 30.0
-    assert _api.parse_retry_after(format_datetime(now - timedelta(seconds=30), usegmt=True), now=now) == 0.0
+    assert (
+        _responses.parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now=now)
+        == 30.0
+    )
+    assert (
+        _responses.parse_retry_after(format_datetime(now - timedelta(seconds=30), usegmt=True), now=now)
+        == 0.0
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -718,21 +726,21 @@ UPLOAD_CALL = _api.start_import(1, "http://s/a.zip")
 @pytest.mark.parametrize(
     ("call", "phase", "retryable", "may_have_acted"),
     [
-        (GET_CALL, _api.CONNECT, True, False),
-        (GET_CALL, _api.SENT, True, False),
-        (GET_CALL, _api.READ_TIMEOUT, True, False),
-        (GET_CALL, _api.TLS, False, False),
-        (UPLOAD_CALL, _api.CONNECT, True, False),
-        (UPLOAD_CALL, _api.SENT, False, True),
-        (UPLOAD_CALL, _api.READ_TIMEOUT, False, True),
-        (_api.start_export(1), _api.SENT, False, True),
-        (_api.delete_dataset(1), _api.READ_TIMEOUT, False, True),
+        (GET_CALL, _responses.CONNECT, True, False),
+        (GET_CALL, _responses.SENT, True, False),
+        (GET_CALL, _responses.READ_TIMEOUT, True, False),
+        (GET_CALL, _responses.TLS, False, False),
+        (UPLOAD_CALL, _responses.CONNECT, True, False),
+        (UPLOAD_CALL, _responses.SENT, False, True),
+        (UPLOAD_CALL, _responses.READ_TIMEOUT, False, True),
+        (_api.start_export(1), _responses.SENT, False, True),
+        (_api.delete_dataset(1), _responses.READ_TIMEOUT, False, True),
     ],
 )
 def test_transport_failure(call, phase, retryable, may_have_acted):
-    error = _api.transport_failure(call, phase, f"boom Bearer {TOKEN}")
+    error = _responses.transport_failure(call, phase, f"boom Bearer {TOKEN}")
     assert isinstance(error, Xtreme1TransportError) and error.status is None
-    assert _api.is_retryable(error) is retryable
+    assert _responses.is_retryable(error) is retryable
     assert ("may have processed it" in str(error)) is may_have_acted
     assert call.endpoint in str(error)
     assert TOKEN not in str(error)
@@ -750,9 +758,27 @@ STEADY = RetryPolicy(jitter=False)  # backoff 1, 2, 4, 8 … capped at 30; 4 ret
 
 RETRY_TABLE = [
     # (attempt, error, elapsed, delay or None)
-    ("connection refused", 1, _api.transport_failure(GET_CALL, _api.CONNECT, "refused"), 0.0, 1.0),
-    ("dropped GET, 2nd failure", 2, _api.transport_failure(GET_CALL, _api.SENT, "reset"), 0.0, 2.0),
-    ("read timeout on GET", 3, _api.transport_failure(GET_CALL, _api.READ_TIMEOUT, "timeout"), 0.0, 4.0),
+    (
+        "connection refused",
+        1,
+        _responses.transport_failure(GET_CALL, _responses.CONNECT, "refused"),
+        0.0,
+        1.0,
+    ),
+    (
+        "dropped GET, 2nd failure",
+        2,
+        _responses.transport_failure(GET_CALL, _responses.SENT, "reset"),
+        0.0,
+        2.0,
+    ),
+    (
+        "read timeout on GET",
+        3,
+        _responses.transport_failure(GET_CALL, _responses.READ_TIMEOUT, "timeout"),
+        0.0,
+        4.0,
+    ),
     ("502", 1, transport(502), 0.0, 1.0),
     ("503", 4, transport(503), 0.0, 8.0),
     ("504", 2, transport(504), 0.0, 2.0),
@@ -764,13 +790,25 @@ RETRY_TABLE = [
     (
         "dropped upload (may have acted)",
         1,
-        _api.transport_failure(UPLOAD_CALL, _api.SENT, "reset"),
+        _responses.transport_failure(UPLOAD_CALL, _responses.SENT, "reset"),
         0.0,
         None,
     ),
-    ("upload read timeout", 1, _api.transport_failure(UPLOAD_CALL, _api.READ_TIMEOUT, "t"), 0.0, None),
-    ("upload refused before sending", 1, _api.transport_failure(UPLOAD_CALL, _api.CONNECT, "r"), 0.0, 1.0),
-    ("TLS failure", 1, _api.transport_failure(GET_CALL, _api.TLS, "cert"), 0.0, None),
+    (
+        "upload read timeout",
+        1,
+        _responses.transport_failure(UPLOAD_CALL, _responses.READ_TIMEOUT, "t"),
+        0.0,
+        None,
+    ),
+    (
+        "upload refused before sending",
+        1,
+        _responses.transport_failure(UPLOAD_CALL, _responses.CONNECT, "r"),
+        0.0,
+        1.0,
+    ),
+    ("TLS failure", 1, _responses.transport_failure(GET_CALL, _responses.TLS, "cert"), 0.0, None),
     ("non-JSON 500", 1, transport(500), 0.0, None),
     ("empty 200", 1, transport(200), 0.0, None),
     ("business error", 1, api_error(), 0.0, None),
@@ -806,7 +844,9 @@ def test_retrier_counts_failures_and_reraises(caplog):
     import logging
 
     clock = iter([0.0, 0.0, 1.0, 2.0]).__next__
-    retrier = _api.Retrier(RetryPolicy(jitter=False, max_retries=2), GET_CALL, logging.getLogger("t"), clock)
+    retrier = _responses.Retrier(
+        RetryPolicy(jitter=False, max_retries=2), GET_CALL, logging.getLogger("t"), clock
+    )
     first, second, third = transport(503), transport(503), transport(503)
     with caplog.at_level(logging.WARNING, logger="t"):
         assert retrier.delay_or_raise(first) == 1.0
@@ -833,5 +873,5 @@ def test_gateway_errors_on_calls_that_start_something(call, status, retryable):
     with pytest.raises(Xtreme1TransportError) as excinfo:
         _api.handle(call, RawResponse(status, "text/html", NGINX_502, retry_after=None))
     assert excinfo.value.status == status
-    assert _api.is_retryable(excinfo.value) is retryable
+    assert _responses.is_retryable(excinfo.value) is retryable
     assert ("may have processed it" in str(excinfo.value)) is (not retryable)

@@ -18,7 +18,7 @@ import requests
 from PIL import Image
 
 from airflow_provider_xtreme1 import __version__
-from airflow_provider_xtreme1._api import RetryPolicy
+from airflow_provider_xtreme1._responses import RetryPolicy
 from airflow_provider_xtreme1.emulator import Fault
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ApiError,

@@ -19,7 +19,7 @@ import pytest
 from reliability_kit import TLSEndpoint, TLSHandler, ingest, make_self_signed
 from xtreme1_testing import TEST_TOKEN
 
-from airflow_provider_xtreme1._api import RetryPolicy
+from airflow_provider_xtreme1._responses import RetryPolicy
 from airflow_provider_xtreme1.emulator.emulator import Xtreme1Emulator
 
 # -------------------------------------------------------------------------------------------------

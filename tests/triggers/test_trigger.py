@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from airflow_provider_xtreme1 import _api
+from airflow_provider_xtreme1 import _responses
 from airflow_provider_xtreme1.emulator import Fault
 from airflow_provider_xtreme1.packing import plan_zip
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
@@ -48,7 +48,7 @@ def fast_retries(monkeypatch):
     from airflow_provider_xtreme1.hooks import xtreme1
 
     monkeypatch.setattr(
-        xtreme1, "RetryPolicy", functools.partial(_api.RetryPolicy, max_retries=1, backoff=0.01)
+        xtreme1, "RetryPolicy", functools.partial(_responses.RetryPolicy, max_retries=1, backoff=0.01)
     )
 
 
