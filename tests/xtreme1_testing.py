@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
 
 TEST_TOKEN = "test-token-3f9a8c1d2e"
 
@@ -47,3 +51,37 @@ def xcom(run, task_id: str, key: str = "return_value"):
             .one_or_none()
         )
         return None if row is None else XComModel.deserialize_value(row)
+
+
+def start_import(
+    folder: Path, dataset_type: str, *, name: str | None = None, result_type: str | None = "GROUND_TRUTH"
+) -> tuple[dict[str, Any], str]:
+    """A new dataset with ``folder`` uploaded (as a streamed zip) and its import started, through the hook.
+
+    Returns the dataset record and the import's serial number.
+    """
+    from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
+    from airflow_provider_xtreme1.packing import plan_zip
+    from airflow_provider_xtreme1.transfer import upload
+
+    with Xtreme1Hook() as hook:
+        dataset = hook.create_dataset(name or f"test-{uuid.uuid4().hex[:10]}", dataset_type)
+        urls = hook.get_presigned_upload_url(dataset["id"], "sample.zip")
+        upload(urls["presignedUrl"], plan_zip(folder, dataset_type), progress_interval=-1)
+        return dataset, hook.start_import(dataset["id"], urls["accessUrl"], result_type=result_type)
+
+
+def ingest(folder: Path, dataset_type: str, name: str | None = None) -> dict[str, Any]:
+    """:func:`start_import`, then wait until the import is parsed; returns the dataset plus ``serial``."""
+    from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
+
+    dataset, serial = start_import(folder, dataset_type, name=name)
+    with Xtreme1Hook() as hook:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            record = hook.get_upload_records([serial])[0]
+            if record["status"] in ("PARSE_COMPLETED", "FAILED"):
+                assert record["status"] == "PARSE_COMPLETED", record
+                return {**dataset, "serial": serial, "folder": folder}
+            time.sleep(0.05)
+    raise AssertionError(f"import {serial} did not finish: {record}")

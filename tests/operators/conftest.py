@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from operator_helpers import ingest
+from xtreme1_testing import ingest
 
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 

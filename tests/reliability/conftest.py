@@ -16,8 +16,8 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from reliability_kit import TLSEndpoint, TLSHandler, ingest, make_self_signed
-from xtreme1_testing import TEST_TOKEN
+from reliability_kit import TLSEndpoint, TLSHandler, make_self_signed
+from xtreme1_testing import TEST_TOKEN, ingest
 
 from airflow_provider_xtreme1._responses import RetryPolicy
 from airflow_provider_xtreme1.emulator.emulator import Xtreme1Emulator

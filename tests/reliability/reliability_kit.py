@@ -24,30 +24,6 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def ingest(folder: Path, dataset_type: str) -> dict[str, Any]:
-    """A new dataset with ``folder`` imported into it (ground truth), through the hook.
-
-    Returns the dataset record plus ``serial`` (the import's serial number).
-    """
-    from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
-    from airflow_provider_xtreme1.packing import plan_zip
-    from airflow_provider_xtreme1.transfer import upload
-
-    with Xtreme1Hook() as hook:
-        dataset = hook.create_dataset(unique(f"rel-{dataset_type.lower()}"), dataset_type)
-        urls = hook.get_presigned_upload_url(dataset["id"], "sample.zip")
-        upload(urls["presignedUrl"], plan_zip(folder, dataset_type), progress_interval=-1)
-        serial = hook.start_import(dataset["id"], urls["accessUrl"], result_type="GROUND_TRUTH")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            record = hook.get_upload_records([serial])[0]
-            if record["status"] == "PARSE_COMPLETED":
-                return {**dataset, "serial": serial}
-            assert record["status"] != "FAILED", record
-            time.sleep(0.05)
-    raise AssertionError(f"import {serial} did not finish: {record}")
-
-
 def wait_settled(emu: Any, path_regex: str, *, expect: int, extra: float, limit: float = 5.0) -> list[dict]:
     """API and storage requests whose path matches ``path_regex``: waits until ``expect`` of them were
     logged, then ``extra`` seconds more (to catch any surplus one). The emulator logs a request when it

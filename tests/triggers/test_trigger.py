@@ -8,12 +8,11 @@ import json
 import time
 
 import pytest
+from xtreme1_testing import start_import
 
 from airflow_provider_xtreme1 import _responses
 from airflow_provider_xtreme1.emulator import Fault
-from airflow_provider_xtreme1.packing import plan_zip
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
-from airflow_provider_xtreme1.transfer import upload
 from airflow_provider_xtreme1.triggers.xtreme1 import (
     Xtreme1ExportTrigger,
     Xtreme1ImportTrigger,
@@ -55,15 +54,9 @@ def fast_retries(monkeypatch):
 @pytest.fixture
 def started_import(emu, tmp_path):
     """A real import running on the emulator; returns its serial number."""
-    from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
-
     emu.step_delay = 0.2
-    with Xtreme1Hook() as hook:
-        dataset = hook.create_dataset(f"trigger-{time.monotonic_ns()}", "LIDAR_BASIC")
-        target = hook.get_presigned_upload_url(dataset["id"], "set.zip")
-        folder = make_sample_dataset(tmp_path / "set", "LIDAR_BASIC", items=2)
-        upload(target["presignedUrl"], plan_zip(folder, "LIDAR_BASIC"))
-        return hook.start_import(dataset["id"], target["accessUrl"])
+    folder = make_sample_dataset(tmp_path / "set", "LIDAR_BASIC", items=2)
+    return start_import(folder, "LIDAR_BASIC", result_type=None)[1]
 
 
 async def collect(trigger) -> list:
