@@ -28,11 +28,13 @@ def main(argv: list[str]) -> int:
         url, path = args
         result = transfer.upload(url, path, checksum=action == "upload", progress_interval=-1)
         extra = {"etag": result.etag, "md5": result.md5, "bytes": result.bytes}
-    elif action == "upload-osp":
+    elif action in ("upload-osp", "upload-osp-nocheck"):
         from airflow.sdk import ObjectStoragePath
 
         url, uri = args
-        result = transfer.upload(url, ObjectStoragePath(uri), progress_interval=-1)
+        result = transfer.upload(
+            url, ObjectStoragePath(uri), checksum=action == "upload-osp", progress_interval=-1
+        )
         extra = {"etag": result.etag, "md5": result.md5, "bytes": result.bytes}
     elif action == "download":
         url, dest = args

@@ -1,8 +1,7 @@
 """The triggerer side of benchmark 6: N import triggers on one event loop, as a child process.
 
 ``python -m benchmarks.trigger_fanin SERIALS_JSON POLL_INTERVAL EMULATOR_PORT`` (connection from
-``AIRFLOW_CONN_XTREME1_DEFAULT``; a 4th argument ``shared-ssl`` applies the proposed one-SSL-context fix
-in this process only). Prints one JSON line: per trigger its serial, first-poll and firing
+``AIRFLOW_CONN_XTREME1_DEFAULT``). Prints one JSON line: per trigger its serial, first-poll and firing
 times and outcome; CPU seconds (``getrusage``) sampled every second; the open TCP connections to the
 emulator sampled every second; RSS before and after.
 """
@@ -56,17 +55,6 @@ def _record_polls(polls: dict[str, list[float]]) -> None:
     Xtreme1AsyncHook.get_job_records = get_job_records
 
 
-def _share_ssl_context() -> None:
-    """The proposed fix, applied here only: one SSL context for all hooks instead of one per client."""
-    import ssl
-
-    from airflow_provider_xtreme1.hooks import xtreme1
-
-    shared = ssl.create_default_context()
-    original = xtreme1._ssl_verify
-    xtreme1._ssl_verify = lambda settings: shared if original(settings) is True else original(settings)
-
-
 async def main_async(serials: list[str], poll: float, port: int) -> dict:
     from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1ImportTrigger
 
@@ -84,21 +72,25 @@ async def main_async(serials: list[str], poll: float, port: int) -> dict:
 
 
 def _client_cost(n: int = 20) -> dict:
-    """Seconds to build one hook's ``httpx.AsyncClient`` the way the async hook does (verify=True)."""
+    """Milliseconds to build one ``httpx.AsyncClient``: as the hook does (the per-process SSL context of
+    ``_tls.ssl_context``), and with ``verify=True`` (a CA bundle loaded per client, as before)."""
     import httpx
 
-    started = time.perf_counter()
-    clients = [httpx.AsyncClient(verify=True) for _ in range(n)]
-    per_client = (time.perf_counter() - started) / n
-    del clients
-    return {"client_build_ms": per_client * 1000}
+    from airflow_provider_xtreme1._tls import ssl_context
+
+    cost = {}
+    for key, verify in (("client_build_ms", ssl_context(True)), ("client_build_fresh_ms", True)):
+        started = time.perf_counter()
+        clients = [httpx.AsyncClient(verify=verify) for _ in range(n)]
+        cost[key] = (time.perf_counter() - started) / n * 1000
+        del clients
+    return cost
 
 
 def main(argv: list[str]) -> int:
     with open(argv[0]) as fh:
         serials = json.load(fh)
     poll, port = float(argv[1]), int(argv[2])
-    shared_ssl = len(argv) > 3 and argv[3] == "shared-ssl"
     import airflow.sdk  # noqa: F401
 
     import airflow_provider_xtreme1.hooks.xtreme1
@@ -106,8 +98,6 @@ def main(argv: list[str]) -> int:
 
     polls: dict[str, list[float]] = {}
     _record_polls(polls)
-    if shared_ssl:
-        _share_ssl_context()
     baseline = proc_status_mib("VmRSS")
     result = asyncio.run(main_async(serials, poll, port))
     result.update(baseline_mib=baseline, peak_mib=proc_status_mib("VmHWM"), polls=polls, **_client_cost())
