@@ -19,7 +19,7 @@ test: $(STAMP)
 	bash scripts/ensure-system-deps.sh
 	$(BIN)/python -m pytest
 
-# Performance benchmarks (about 14 minutes on 2 cores; `make bench BENCH_ARGS=--quick` for about 5).
+# Performance benchmarks (about 11 minutes on 2 cores; `make bench BENCH_ARGS=--quick` for about 4).
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
