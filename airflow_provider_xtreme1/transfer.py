@@ -39,10 +39,10 @@ import threading
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -86,6 +86,8 @@ _SECRET_PARAMS = frozenset(
 )
 _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 _USER_AGENT = f"airflow-provider-xtreme1/{__version__} (presigned transfer)"
+
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -598,39 +600,54 @@ def upload(
     masked = mask_url(url)
     protect_url(url)
     logger.info("Uploading %s (%s) to %s", src.name, _size(src.size), masked)
+    (seconds, etag, md5), attempt = _with_retries(
+        lambda: _upload_once(url, src, masked, timeout, verify, progress_interval, logger, checksum),
+        what=f"Upload of {src.name} to {masked}",
+        on_retry="resending the whole body",
+        max_retries=max_retries,
+        backoff=backoff,
+        logger=logger,
+    )
+    logger.info(
+        "Uploaded %s: %s in %.1fs (%.1f MB/s), ETag %s, attempt %d",
+        src.name,
+        _size(src.size),
+        seconds,
+        src.size / max(seconds, 1e-9) / 1e6,
+        etag,
+        attempt,
+    )
+    return UploadResult(bytes=src.size, seconds=seconds, etag=etag, md5=md5, attempts=attempt)
+
+
+def _with_retries(
+    attempt_once: Callable[[], T],
+    *,
+    what: str,
+    on_retry: str,
+    max_retries: int,
+    backoff: float,
+    logger: Any,
+) -> tuple[T, int]:
+    """Run one transfer attempt until it succeeds; transient failures are retried from the start.
+
+    Returns the attempt's result and how many attempts it took.
+    """
     attempt = 0
     while True:
         attempt += 1
         try:
-            result = _upload_once(url, src, masked, timeout, verify, progress_interval, logger, checksum)
+            return attempt_once(), attempt
         except _Transient as exc:
             if attempt > max_retries:
                 raise Xtreme1StorageError(
-                    f"Upload of {src.name} to {masked} failed after {attempt} attempts: {exc}",
+                    f"{what} failed after {attempt} attempts: {exc}",
                     status=exc.status,
                     storage_code=exc.storage_code,
                 ) from exc
             delay = _retry_delay(exc, attempt, backoff)
-            logger.warning(
-                "Upload attempt %d of %s failed (%s); resending the whole body in %.1fs",
-                attempt,
-                src.name,
-                exc,
-                delay,
-            )
+            logger.warning("%s: attempt %d failed (%s); %s in %.1fs", what, attempt, exc, on_retry, delay)
             time.sleep(delay)
-            continue
-        seconds, etag, md5 = result
-        logger.info(
-            "Uploaded %s: %s in %.1fs (%.1f MB/s), ETag %s, attempt %d",
-            src.name,
-            _size(src.size),
-            seconds,
-            src.size / max(seconds, 1e-9) / 1e6,
-            etag,
-            attempt,
-        )
-        return UploadResult(bytes=src.size, seconds=seconds, etag=etag, md5=md5, attempts=attempt)
 
 
 def _upload_once(
@@ -780,33 +797,23 @@ def download(
     if not overwrite and target.exists():
         raise Xtreme1StorageError(f"Download destination {target.uri} already exists; pass overwrite=True.")
     logger.info("Downloading %s to %s", masked, target.uri)
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            size, seconds = _download_once(url, target, masked, timeout, verify, progress_interval, logger)
-        except _Transient as exc:
-            if attempt > max_retries:
-                raise Xtreme1StorageError(
-                    f"Download from {masked} to {target.uri} failed after {attempt} attempts: {exc}",
-                    status=exc.status,
-                    storage_code=exc.storage_code,
-                ) from exc
-            delay = _retry_delay(exc, attempt, backoff)
-            logger.warning(
-                "Download attempt %d failed (%s); restarting from byte 0 in %.1fs", attempt, exc, delay
-            )
-            time.sleep(delay)
-            continue
-        logger.info(
-            "Downloaded %s to %s in %.1fs (%.1f MB/s), attempt %d",
-            _size(size),
-            target.uri,
-            seconds,
-            size / max(seconds, 1e-9) / 1e6,
-            attempt,
-        )
-        return DownloadResult(uri=target.uri, bytes=size, seconds=seconds)
+    (size, seconds), attempt = _with_retries(
+        lambda: _download_once(url, target, masked, timeout, verify, progress_interval, logger),
+        what=f"Download from {masked} to {target.uri}",
+        on_retry="restarting from byte 0",
+        max_retries=max_retries,
+        backoff=backoff,
+        logger=logger,
+    )
+    logger.info(
+        "Downloaded %s to %s in %.1fs (%.1f MB/s), attempt %d",
+        _size(size),
+        target.uri,
+        seconds,
+        size / max(seconds, 1e-9) / 1e6,
+        attempt,
+    )
+    return DownloadResult(uri=target.uri, bytes=size, seconds=seconds)
 
 
 class _Destination:
