@@ -99,30 +99,20 @@ def put_archive(
     *,
     access_url: str | None,
     dataset_id: int | None,
-    verify: bool | str,
-    max_retries: int,
-    progress_interval: float,
     log: Any,
-    checksum: bool = True,
+    **upload_options: Any,
 ) -> dict[str, Any]:
     """PUT ``source`` to ``presigned_url``; on a refused URL get a new one once (needs ``dataset_id``).
 
-    ``checksum`` hashes the bytes sent and compares them with the store's ETag (see ``transfer.upload``).
+    ``upload_options`` (``verify``, ``max_retries``, ``progress_interval``, ``checksum``) go to
+    :func:`~airflow_provider_xtreme1.transfer.upload`.
     """
     from airflow_provider_xtreme1.transfer import protect_url, upload
 
     protect_url(presigned_url)
 
     def send(url: str) -> Any:
-        return upload(
-            url,
-            source,
-            verify=verify,
-            max_retries=max_retries,
-            progress_interval=progress_interval,
-            logger=log,
-            checksum=checksum,
-        )
+        return upload(url, source, logger=log, **upload_options)
 
     try:
         result = send(presigned_url)
@@ -140,6 +130,23 @@ def put_archive(
         "seconds": round(result.seconds, 3),
         "etag": result.etag,
     }
+
+
+class _UploadOptions:
+    """The transfer settings shared by the operators that PUT archives (set in their constructors)."""
+
+    verify: bool | str
+    max_retries: int
+    progress_interval: float
+    checksum: bool
+
+    def upload_options(self) -> dict[str, Any]:
+        return {
+            "verify": self.verify,
+            "max_retries": self.max_retries,
+            "progress_interval": self.progress_interval,
+            "checksum": self.checksum,
+        }
 
 
 class Xtreme1GetUploadUrlOperator(Xtreme1BaseOperator):
@@ -168,7 +175,7 @@ class Xtreme1GetUploadUrlOperator(Xtreme1BaseOperator):
         return request_upload_url(self.hook, dataset_id, self.file_name)
 
 
-class Xtreme1PutArchiveOperator(Xtreme1BaseOperator):
+class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
     """Upload an archive to a presigned URL (step 2): raw bytes, streamed, no API token sent.
 
     ``source`` may be a local ``.zip``/``.tar``, a dataset **folder** (validated, then packed on the
@@ -242,11 +249,8 @@ class Xtreme1PutArchiveOperator(Xtreme1BaseOperator):
             self.presigned_url,
             access_url=self.access_url,
             dataset_id=dataset_id,
-            verify=self.verify,
-            max_retries=self.max_retries,
-            progress_interval=self.progress_interval,
             log=self.log,
-            checksum=self.checksum,
+            **self.upload_options(),
         )
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -393,7 +397,7 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         )
 
 
-class Xtreme1UploadDatasetOperator(Xtreme1ImportDatasetOperator):
+class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator):
     """Upload and import in ONE task: (pack) → presigned URL → PUT → import → wait.
 
     For executors whose workers share no disk (Kubernetes, Celery on several hosts): a dataset folder
@@ -457,11 +461,8 @@ class Xtreme1UploadDatasetOperator(Xtreme1ImportDatasetOperator):
             target["presigned_url"],
             access_url=target["access_url"],
             dataset_id=dataset_id,
-            verify=self.verify,
-            max_retries=self.max_retries,
-            progress_interval=self.progress_interval,
             log=self.log,
-            checksum=self.checksum,
+            **self.upload_options(),
         )
         self.file_url = put["access_url"]
         return super().start_job(context)
