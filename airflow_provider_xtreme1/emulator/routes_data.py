@@ -55,21 +55,22 @@ def _valid_url(url: str) -> bool:
 
 def upload(emu, req: Request) -> Response:
     body = req.json_object()
+    # adapter/dto/DataInfoUploadDTO.java
     errors = []
     if not body.get("fileUrl"):
-        errors.append("fileUrl fileUrl cannot be empty")
+        errors.append("fileUrl fileUrl is not null")
     elif not isinstance(body["fileUrl"], str) or not _valid_url(body["fileUrl"]):
-        errors.append("fileUrl must be a valid URL")
+        errors.append("fileUrl invalid url")
     if body.get("datasetId") is None:
         errors.append("datasetId datasetId cannot be null")
     if body.get("source") is None:
         errors.append("source source cannot be null")
-    elif body["source"] not in SOURCES:
-        errors.append("source Invalid source")
-    if body.get("resultType") is not None and body["resultType"] not in RESULT_TYPES:
-        errors.append("resultType Invalid resultType")
-    if body.get("dataFormat") is not None and body["dataFormat"] not in FORMATS:
-        errors.append("dataFormat Invalid dataFormat")
+    elif body["source"] not in SOURCES + ("",):
+        errors.append("source source must be one of LOCAL, URL")
+    if body.get("resultType") not in (None, "") + RESULT_TYPES:
+        errors.append("resultType resultType must be one of GROUND_TRUTH,MODEL_RUN")
+    if body.get("dataFormat") not in (None, "") + FORMATS:
+        errors.append("dataFormat dataFormat must be one of XTREME1,COCO")
     if errors:
         raise param_error(*errors)
     try:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
+from xtreme1_testing import create_classes
 
 from airflow_provider_xtreme1 import __version__
 from airflow_provider_xtreme1._responses import RetryPolicy
@@ -156,7 +157,9 @@ def test_dataset_lifecycle(x1, emu):
     assert x1.find_datasets(name=name, dataset_type="IMAGE")["total"] == 1
     assert x1.find_dataset_by_name(name)["id"] == dataset_id
     assert x1.find_dataset_by_name(name[:-1]) is None
-    assert [c["name"] for c in x1.get_dataset_classes(dataset_id)] == ["Car", "Truck", "Pedestrian"]
+    assert x1.get_dataset_classes(dataset_id) == []  # a new dataset has no classes
+    create_classes(emu, dataset_id, "Car", "Truck")
+    assert [c["name"] for c in x1.get_dataset_classes(dataset_id)] == ["Car", "Truck"]
 
     assert x1.delete_dataset(dataset_id) is None
     with pytest.raises(Xtreme1NotFoundError) as missing:
