@@ -65,11 +65,11 @@ def upload(emu, req: Request) -> Response:
         errors.append("datasetId datasetId cannot be null")
     if body.get("source") is None:
         errors.append("source source cannot be null")
-    elif body["source"] not in SOURCES + ("",):
+    elif body["source"] not in (*SOURCES, ""):
         errors.append("source source must be one of LOCAL, URL")
-    if body.get("resultType") not in (None, "") + RESULT_TYPES:
+    if body.get("resultType") not in (None, "", *RESULT_TYPES):
         errors.append("resultType resultType must be one of GROUND_TRUTH,MODEL_RUN")
-    if body.get("dataFormat") not in (None, "") + FORMATS:
+    if body.get("dataFormat") not in (None, "", *FORMATS):
         errors.append("dataFormat dataFormat must be one of XTREME1,COCO")
     if errors:
         raise param_error(*errors)
