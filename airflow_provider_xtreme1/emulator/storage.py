@@ -9,7 +9,8 @@ What is signed is what Xtreme1 deploys: the backend signs every URL for its MinI
 (adapter/port/minio/MinioService.java ``replaceUrl``). nginx's ``location /minio/`` proxies with
 ``proxy_pass http://minio:9000`` and no ``proxy_set_header Host`` (deploy/nginx/conf.d/default.conf),
 so MinIO always sees ``Host: minio:9000``: a URL re-aimed at another name of the same front, or sent
-with a forged ``Host``, still verifies. MinIO checks expiry before the signature.
+with a forged ``Host``, still verifies. MinIO checks expiry before the signature, and the signature
+covers the method (minio cmd/signature-v4.go ``doesPresignedSignatureMatch``).
 """
 
 from __future__ import annotations

@@ -787,7 +787,8 @@ def test_presigned_range_get_is_206_and_head_needs_its_own_signature(world):
         and part.content == b"2345"
         and part.headers["Content-Range"] == "bytes 2-5/10"
     )
-    # SigV4 signs the method: a GET URL does not authorise HEAD (MinIO and S3 answer 403).
+    # SigV4 signs the method: a GET URL does not authorise HEAD (MinIO cmd/signature-v4.go
+    # doesPresignedSignatureMatch builds the canonical request from req.Method; S3 alike).
     assert requests.head(url, timeout=5).status_code == 403
 
 
