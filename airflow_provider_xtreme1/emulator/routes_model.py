@@ -66,7 +66,7 @@ def model_list(emu, req: Request) -> list[dict[str, Any]]:
 
 
 def model_page(emu, req: Request) -> dict[str, Any]:
-    req.int_param("pageNo", 1), req.int_param("pageSize", 10)
+    page_of([], req)  # pageNo / pageSize are resolved first: a bad number is HTTP 500 before the rest
     dtype = req.param("datasetType") or None  # a plain method parameter: a bad name is HTTP 500
     if dtype is not None and dtype not in MODEL_DATASET_TYPES:
         raise java_error(
@@ -198,7 +198,7 @@ def _live_runs(emu) -> list[dict[str, Any]]:
 
 
 def runs_page(emu, req: Request) -> dict[str, Any]:
-    req.int_param("pageNo", 1), req.int_param("pageSize", 10)
+    page_of([], req)  # pageNo / pageSize are resolved first: a bad number is HTTP 500 before the rest
     model_id = req.opt_long("modelId")
     errors = [] if model_id is not None else ["modelId not allow null"]
     errors += enum_errors(req, RUN_QUERY_ENUMS)  # status is one String, not a list

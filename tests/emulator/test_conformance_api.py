@@ -332,6 +332,13 @@ ROWS: dict[str, Row] = {
             and d["list"][0]["datas"][0]["datasetName"] is None
         ),
     ),
+    "page-sort-name-with-numeric-name": ok(
+        "usecase/DatasetUseCase.java",
+        "GET",
+        "/dataset/findByPage",
+        params={"name": "1", "sortField": "NAME", "ascOrDesc": "ASC"},
+        check=lambda d: names(d) == ["123"],
+    ),
     "page-sort-name-desc": ok(
         "usecase/DatasetUseCase.java",
         "GET",
@@ -456,6 +463,14 @@ ROWS: dict[str, Row] = {
         MEDIA.format("text/plain"),
         raw=b'{"datasetId":1}',
         content_type="text/plain",
+    ),
+    "upload-form-encoded": unknown(
+        ERR,
+        "POST",
+        "/data/upload",
+        MEDIA.format("application/x-www-form-urlencoded;charset=UTF-8"),
+        raw=b"datasetId=1",
+        content_type="application/x-www-form-urlencoded; charset=UTF-8",
     ),
     "upload-no-content-type": unknown(
         ERR,
@@ -777,6 +792,15 @@ def test_presigned_get_verifies_under_any_host_name_and_forged_host(world):
     assert requests.get(url, timeout=5).content == b"0123456789"
     assert requests.get(url.replace("127.0.0.1", "localhost"), timeout=5).status_code == 200
     assert requests.get(url, headers={"Host": "xtreme1.example:80"}, timeout=5).status_code == 200
+
+
+def test_presigned_put_verifies_with_a_forged_host(world):
+    api: Api = world["api"]
+    urls = api.data(
+        api.get("/data/generatePresignedUrl", fileName="forged.bin", datasetId=world["ids"]["cafe"])
+    )
+    forged = requests.put(urls["presignedUrl"], data=b"abc", headers={"Host": "other.example"}, timeout=5)
+    assert forged.status_code == 200 and forged.headers["ETag"] == '"900150983cd24fb0d6963f7d28e17f72"'
 
 
 def test_presigned_range_get_is_206_and_head_needs_its_own_signature(world):
