@@ -439,6 +439,12 @@ ROWS: dict[str, Row] = {
         TOO_LONG,
         body={"datasetId": "{cafe}", "name": "Bus", "color": "#f"},
     ),
+    "class-info-unknown-null": ok(
+        C + "DatasetClassController.java", "GET", "/datasetClass/info/999999", check=lambda d: d is None
+    ),
+    "class-delete-unknown-ok": ok(
+        "usecase/DatasetClassUseCase.java", "POST", "/datasetClass/delete/999999", check=lambda d: d is None
+    ),
     # ---- /data/*: DataInfoController, DataInfoQueryDTO, DataInfoUploadDTO
     "presign-missing-dataset": unknown(
         C + "DataInfoController.java",
@@ -552,6 +558,15 @@ ROWS: dict[str, Row] = {
         "/data/listByIds",
         params={"dataIds": "{data}"},
         check=lambda d: len(d) == 1 and d[0]["datasetName"] is None,
+    ),
+    "data-info-unknown": bad(
+        "usecase/DataInfoUseCase.java", "GET", "/data/info/999999", "NOT_FOUND", "Resource not found"
+    ),
+    "data-info-dataset-name-null": ok(
+        "usecase/DataInfoUseCase.java",
+        "GET",
+        "/data/info/{data}",
+        check=lambda d: d["datasetName"] is None and d["type"] == "SINGLE_DATA",
     ),
     "upload-records-missing": bad(
         C + "DataInfoController.java",
@@ -760,7 +775,6 @@ def test_table_covers_every_pipeline_endpoint_the_emulator_serves():
     ]
     # Left out on purpose: deletes and read-only lists the pipeline never validates input for.
     optional = {
-        "/data/info/{id}",
         "/data/deleteBatch",
         "/model/info/{id}",
         "/modelRun/findModelRunRecordByDatasetId/{id}",
@@ -768,8 +782,6 @@ def test_table_covers_every_pipeline_endpoint_the_emulator_serves():
         "/modelRun/getDatasetModelRunResult/{id}",
         "/modelRun/delete/{id}",
         "/datasetClass/update/{id}",
-        "/datasetClass/delete/{id}",
-        "/datasetClass/info/{id}",
     }
     assert set(uncovered) <= optional, uncovered
     assert len(ROWS) >= 60
