@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from airflow_provider_xtreme1 import layout
 from airflow_provider_xtreme1._responses import MAY_HAVE_ACTED, MAYBE_FORWARDED, unwrap
+from airflow_provider_xtreme1.collation import same_name
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1TransportError,
 )
@@ -273,9 +274,23 @@ def current_user() -> ApiCall[dict[str, Any]]:
     return ApiCall("GET", "/user/logged", parse=_record)
 
 
+DATASET_NAME_MAX_CHARS = 255  # dataset.name is varchar(255); a longer name fails the insert with HTTP 500
+
+
+def check_dataset_name_length(name: str, argument: str = "name") -> str:
+    """Refuse a dataset name the server's column cannot hold, before any request is sent."""
+    if len(str(name)) > DATASET_NAME_MAX_CHARS:
+        raise ValueError(
+            f"{argument} is {len(str(name))} characters long; Xtreme1 stores dataset names in a "
+            f"varchar({DATASET_NAME_MAX_CHARS}) column, so at most {DATASET_NAME_MAX_CHARS} are allowed"
+        )
+    return name
+
+
 def create_dataset(name: str, dataset_type: str, description: str | None = None) -> ApiCall[dict[str, Any]]:
     if not name or not str(name).strip():
         raise ValueError("name must not be empty")
+    check_dataset_name_length(name)
     body = {"name": name, "type": _choice(dataset_type, DATASET_TYPES, "dataset_type")}
     if description is not None:
         body["description"] = description
@@ -547,17 +562,21 @@ def get_job_records(
 def find_dataset_by_name(
     name: str, *, page_size: int = 100, max_pages: int = 1000
 ) -> Generator[ApiCall[Any], Any, dict[str, Any] | None]:
-    """A request *flow*: pages through the server's LIKE search until a dataset named exactly ``name``.
+    """A request *flow*: pages through the server's LIKE search until a dataset whose name the server
+    holds equal to ``name`` (``utf8mb4_general_ci``: case, accents and trailing spaces do not count, so
+    this is the dataset a create of ``name`` would collide with).
 
     Hooks drive it: each ``yield`` hands out a call and receives its parsed result.
     """
     if not name:
         raise ValueError("name must not be empty")
+    # LIKE does not ignore trailing spaces the way "=" and the unique key do.
+    search = name.rstrip(" ") or name
     for page_no in range(1, max_pages + 1):
-        page = yield find_datasets(name=name, page_no=page_no, page_size=page_size)
+        page = yield find_datasets(name=search, page_no=page_no, page_size=page_size)
         items = page.get("list") or []
         for dataset in items:
-            if dataset.get("name") == name:
+            if same_name(str(dataset.get("name") or ""), name):
                 return dataset
         if not items or page_no * page_size >= int(page.get("total") or 0):
             return None

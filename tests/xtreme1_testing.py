@@ -53,6 +53,21 @@ def xcom(run, task_id: str, key: str = "return_value"):
         return None if row is None else XComModel.deserialize_value(row)
 
 
+def create_classes(emu: Any, dataset_id: int, *names: str, tool: str = "CUBOID") -> dict[str, int]:
+    """Create dataset classes over ``POST /datasetClass/create`` (a new Xtreme1 dataset has none);
+    returns class name → id as ``/datasetClass/findAll`` lists them."""
+    import requests
+
+    base_url = emu.url
+    headers = {"Authorization": f"Bearer {emu.token}"}
+    for name in names:
+        body = {"datasetId": dataset_id, "name": name, "color": "#7dfaf2", "toolType": tool}
+        answer = requests.post(f"{base_url}/api/datasetClass/create", json=body, headers=headers, timeout=10)
+        assert answer.json()["code"] == "OK", answer.text
+    found = requests.get(f"{base_url}/api/datasetClass/findAll/{dataset_id}", headers=headers, timeout=10)
+    return {c["name"]: c["id"] for c in found.json()["data"]}
+
+
 def start_import(
     folder: Path, dataset_type: str, *, name: str | None = None, result_type: str | None = "GROUND_TRUTH"
 ) -> tuple[dict[str, Any], str]:

@@ -32,8 +32,76 @@ def npe() -> ApiError:
 
 
 def param_error(*messages: str) -> ApiError:
-    """A ``BindException``: HTTP 200 ``PARAM_ERROR`` whose message is a JSON array string."""
-    return ApiError("PARAM_ERROR", json.dumps(list(messages)))
+    """A ``BindException``: HTTP 200 ``PARAM_ERROR`` whose message is hutool's JSON array string
+    (``["field message","field message"]``, no spaces; adapter/api/controller/CustomExceptionHandler.java)."""
+    return ApiError("PARAM_ERROR", json.dumps(list(messages), ensure_ascii=False, separators=(",", ":")))
+
+
+def constraint_error(method: str, param: str, message: str) -> ApiError:
+    """A ``ConstraintViolationException`` of a ``@Validated`` controller's method parameter:
+    HTTP 200 ``PARAM_ERROR`` ``"<method>.<param>:<message>"`` (CustomExceptionHandler.java)."""
+    return ApiError("PARAM_ERROR", f"{method}.{param}:{message}")
+
+
+def type_mismatch(raw: str, java_type: str) -> ApiError:
+    """A ``@RequestParam``/``@PathVariable`` whose text does not convert: HTTP 500 ``UNKNOWN``."""
+    return java_error(
+        "org.springframework.web.method.annotation.MethodArgumentTypeMismatchException: Failed to "
+        f"convert value of type 'java.lang.String' to required type '{java_type}'; nested "
+        f'exception is java.lang.NumberFormatException: For input string: "{raw}"'
+    )
+
+
+def list_type_mismatch(raw: str) -> ApiError:
+    """A ``@RequestParam List<Long>`` holding a non-number: HTTP 500 ``UNKNOWN``."""
+    return java_error(
+        "org.springframework.web.method.annotation.MethodArgumentTypeMismatchException: Failed to "
+        "convert value of type 'java.lang.String' to required type 'java.util.List'; nested exception "
+        "is org.springframework.core.convert.ConversionFailedException: Failed to convert from type "
+        f"[java.lang.String] to type [java.lang.Long] for value '{raw}'; nested exception is "
+        f'java.lang.NumberFormatException: For input string: "{raw}"'
+    )
+
+
+def data_too_long(column: str, table: str) -> ApiError:
+    """MySQL strict mode refusing a value longer than its ``varchar`` column (MyBatis insert/update)."""
+    cause = f"Data truncation: Data too long for column '{column}' at row 1"
+    return java_error(
+        "org.springframework.dao.DataIntegrityViolationException: \n### Error updating database.  Cause: "
+        f"com.mysql.cj.jdbc.exceptions.MysqlDataTruncation: {cause}\n### The error may exist in "
+        f"ai/basic/x1/adapter/port/dao/mybatis/mapper/{table}Mapper.java (best guess)\n### Cause: "
+        f"com.mysql.cj.jdbc.exceptions.MysqlDataTruncation: {cause}\n; {cause}; nested exception is "
+        f"com.mysql.cj.jdbc.exceptions.MysqlDataTruncation: {cause}"
+    )
+
+
+def bad_sql(near: str) -> ApiError:
+    """A statement MySQL cannot parse (e.g. ``IN ()`` from an empty list): HTTP 500 ``UNKNOWN``."""
+    return java_error(
+        "org.springframework.jdbc.BadSqlGrammarException: \n### Error querying database.  Cause: "
+        "java.sql.SQLSyntaxErrorException: You have an error in your SQL syntax; check the manual that "
+        f"corresponds to your MySQL server version for the right syntax to use near '{near}' at line 1"
+    )
+
+
+def java_string(body: dict[str, Any], name: str) -> str | None:
+    """Jackson reading a JSON value into a ``String`` field: scalars become their text, containers fail."""
+    value = body.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    token = "START_OBJECT" if isinstance(value, dict) else "START_ARRAY"
+    kind = "Object" if isinstance(value, dict) else "Array"
+    raise java_error(
+        "org.springframework.http.converter.HttpMessageNotReadableException: JSON parse error: Cannot "
+        f"deserialize value of type `java.lang.String` from {kind} value (token `JsonToken.{token}`)"
+    )
+
+
+_JAVA_INT = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass
@@ -66,11 +134,7 @@ def _long(name: str, raw: str, *, path: bool) -> int:
         return int(raw.strip())
     except ValueError:
         if path:
-            raise java_error(
-                "org.springframework.web.method.annotation.MethodArgumentTypeMismatchException: Failed to "
-                "convert value of type 'java.lang.String' to required type 'java.lang.Long'; nested "
-                f'exception is java.lang.NumberFormatException: For input string: "{raw}"'
-            ) from None
+            raise type_mismatch(raw, "java.lang.Long") from None
         raise param_error(
             f"{name} Failed to convert property value of type 'java.lang.String' to required "
             f"type 'java.lang.Long' for property '{name}'"
@@ -109,11 +173,36 @@ class Request:
         try:
             return int(raw)
         except ValueError:
-            raise java_error(
-                "org.springframework.web.method.annotation.MethodArgumentTypeMismatchException: Failed to "
-                "convert value of type 'java.lang.String' to required type 'java.lang.Long'; nested "
-                f'exception is java.lang.NumberFormatException: For input string: "{raw}"'
-            ) from None
+            raise type_mismatch(raw, "java.lang.Long") from None
+
+    def int_param(self, name: str, default: int) -> int:
+        """``@RequestParam(defaultValue=...) Integer``: blank → default, non-number → HTTP 500."""
+        raw = self.param(name)
+        if raw is None or not raw.strip():
+            return default
+        if not _JAVA_INT.fullmatch(raw.strip()) or not -(2**31) <= int(raw) < 2**31:
+            raise type_mismatch(raw, "java.lang.Integer")
+        return int(raw)
+
+    def opt_long_param(self, name: str) -> int | None:
+        """An optional method-level ``Long`` parameter: blank → ``None``, non-number → HTTP 500."""
+        raw = self.param(name)
+        if raw is None or not raw.strip():
+            return None
+        if not _JAVA_INT.fullmatch(raw.strip()):
+            raise type_mismatch(raw, "java.lang.Long")
+        return int(raw)
+
+    def long_list_param(self, name: str) -> list[int] | None:
+        """A method-level ``List<Long>`` ``@RequestParam``: absent → ``None``, bad item → HTTP 500."""
+        if name not in self.query:
+            return None
+        out = []
+        for raw in self.list_param(name):
+            if not _JAVA_INT.fullmatch(raw):
+                raise list_type_mismatch(raw)
+            out.append(int(raw))
+        return out
 
     def opt_long(self, name: str) -> int | None:
         """A field of a query DTO: a bad number is a ``BindException`` (HTTP 200 PARAM_ERROR)."""
@@ -133,7 +222,25 @@ class Request:
     def path_long(self, name: str) -> int:
         return _long(name, self.path_params[name], path=True)
 
+    def media_type(self) -> str | None:
+        """The Content-Type as Spring prints a ``MediaType`` (parameters joined by ``;``, no spaces)."""
+        raw = next((v for k, v in self.headers.items() if k.lower() == "content-type"), None)
+        if raw is None or not raw.strip():
+            return None
+        return ";".join(part.strip() for part in raw.split(";") if part.strip())
+
     def json(self) -> Any:
+        """Read a ``@RequestBody``: only ``application/json`` (or ``+json``) reaches Jackson; anything
+        else is ``HttpMediaTypeNotSupportedException`` (Spring 5.3 AbstractMessageConverterMethodArgument
+        Resolver; a missing type counts as ``application/octet-stream`` unless the body is empty)."""
+        media = self.media_type()
+        essence = (media or "").split(";")[0].lower()
+        is_json = essence == JSON_TYPE or (essence.startswith("application/") and essence.endswith("+json"))
+        if not is_json and (media is not None or self.body):
+            raise java_error(
+                "org.springframework.web.HttpMediaTypeNotSupportedException: Content type "
+                f"'{media or 'application/octet-stream'}' not supported"
+            )
         if not self.body.strip():
             raise java_error(
                 "org.springframework.http.converter.HttpMessageNotReadableException: Required request body "

@@ -6,9 +6,10 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from .api import ApiError, Request, Response, java_error, npe, ok_text, param_error
+from .api import ApiError, Request, Response, constraint_error, java_error, npe, ok_text, param_error
 from .exporter import create_export, select_data
 from .jobs import create_upload
+from .routes_dataset import enum_errors, page_slice
 from .state import USER_ID
 from .storage import INTERNAL_HOST
 from .views import data_dto, export_dto, upload_dto
@@ -16,12 +17,22 @@ from .views import data_dto, export_dto, upload_dto
 SOURCES = ("LOCAL", "URL")
 RESULT_TYPES = ("GROUND_TRUTH", "MODEL_RUN")
 FORMATS = ("XTREME1", "COCO")
+# adapter/dto/DataInfoQueryDTO.java: @ValidStringEnum fields and their messages.
 ENUMS = {
-    "annotationStatus": ("ANNOTATED", "NOT_ANNOTATED", "INVALID"),
-    "splitType": ("TRAINING", "VALIDATION", "TEST", "NOT_SPLIT"),
-    "sortField": ("NAME", "CREATED_AT", "DATA_CONFIDENCE"),
-    "ascOrDesc": ("ASC", "DESC"),
-    "dataFormat": FORMATS,
+    "sortField": (
+        ("NAME", "CREATED_AT", "DATA_CONFIDENCE"),
+        "sort field must be one of NAME,CREATED_AT,DATA_CONFIDENCE",
+    ),
+    "ascOrDesc": (("ASC", "DESC"), "ascOrDesc must be one of ASC,DESC"),
+    "annotationStatus": (
+        ("ANNOTATED", "NOT_ANNOTATED", "INVALID"),
+        "annotationStatus must be one of ANNOTATED, NOT_ANNOTATED, INVALID",
+    ),
+    "dataFormat": (FORMATS, "dataFormat must be one of XTREME1,COCO"),
+    "splitType": (
+        ("TRAINING", "VALIDATION", "TEST", "NOT_SPLIT"),
+        "splitType must be one of TRAINING,VALIDATION,TEST,NOT_SPLIT",
+    ),
 }
 
 
@@ -44,21 +55,22 @@ def _valid_url(url: str) -> bool:
 
 def upload(emu, req: Request) -> Response:
     body = req.json_object()
+    # adapter/dto/DataInfoUploadDTO.java
     errors = []
     if not body.get("fileUrl"):
-        errors.append("fileUrl fileUrl cannot be empty")
+        errors.append("fileUrl fileUrl is not null")
     elif not isinstance(body["fileUrl"], str) or not _valid_url(body["fileUrl"]):
-        errors.append("fileUrl must be a valid URL")
+        errors.append("fileUrl invalid url")
     if body.get("datasetId") is None:
         errors.append("datasetId datasetId cannot be null")
     if body.get("source") is None:
         errors.append("source source cannot be null")
-    elif body["source"] not in SOURCES:
-        errors.append("source Invalid source")
-    if body.get("resultType") is not None and body["resultType"] not in RESULT_TYPES:
-        errors.append("resultType Invalid resultType")
-    if body.get("dataFormat") is not None and body["dataFormat"] not in FORMATS:
-        errors.append("dataFormat Invalid dataFormat")
+    elif body["source"] not in (*SOURCES, ""):
+        errors.append("source source must be one of LOCAL, URL")
+    if body.get("resultType") not in (None, "", *RESULT_TYPES):
+        errors.append("resultType resultType must be one of GROUND_TRUTH,MODEL_RUN")
+    if body.get("dataFormat") not in (None, "", *FORMATS):
+        errors.append("dataFormat dataFormat must be one of XTREME1,COCO")
     if errors:
         raise param_error(*errors)
     try:
@@ -77,7 +89,7 @@ def upload(emu, req: Request) -> Response:
 def _serials(req: Request, method: str) -> list[str]:
     serials = req.list_param("serialNumbers")
     if not serials:
-        raise ApiError("PARAM_ERROR", f"{method}.serialNumbers:must not be empty")
+        raise constraint_error(method, "serialNumbers", "serialNumbers cannot be null")
     return serials
 
 
@@ -94,16 +106,10 @@ def query_params(emu, req: Request) -> dict[str, Any]:
     params: dict[str, Any] = {"datasetId": req.opt_long("datasetId")}
     if params["datasetId"] is None:
         errors.append("datasetId datasetId cannot be null")
-    for name, allowed in ENUMS.items():
-        value = req.param(name)
-        if value in (None, ""):
-            continue
-        if value not in allowed:
-            errors.append(
-                f"{name} Failed to convert property value of type 'java.lang.String' to required "
-                f"type for property '{name}'"
-            )
-        params[name] = value
+    errors += enum_errors(req, ENUMS)
+    for name in ENUMS:
+        if req.param(name) not in (None, ""):
+            params[name] = req.param(name)
     if errors:
         raise param_error(*errors)
     params.update(
@@ -118,17 +124,18 @@ def query_params(emu, req: Request) -> dict[str, Any]:
 
 
 def find_by_page(emu, req: Request) -> dict[str, Any]:
+    page_no, page_size = req.int_param("pageNo", 1), req.int_param("pageSize", 10)
     params = query_params(emu, req)
     with emu._store.lock:
         items = select_data(emu, params["datasetId"], params, expand_scenes=False)
-    page_no = req.opt_long("pageNo") or 1
-    page_size = req.opt_long("pageSize") or 10
-    start = (page_no - 1) * page_size
     return {
         "pageNo": page_no,
         "pageSize": page_size,
         "total": len(items),
-        "list": [data_dto(emu, d, req.host, req.scheme) for d in items[start : start + page_size]],
+        "list": [
+            data_dto(emu, d, req.host, req.scheme, dataset_name=True)
+            for d in page_slice(items, page_no, page_size)
+        ],
     }
 
 
@@ -140,8 +147,10 @@ def info(emu, req: Request) -> dict[str, Any]:
 
 
 def list_by_ids(emu, req: Request) -> list[dict[str, Any]]:
-    req.required_param("dataIds", "List")
-    ids = req.long_list("dataIds")
+    # @NotEmpty @RequestParam(required = false) List<Long> dataIds (DataInfoController.java)
+    ids = req.long_list_param("dataIds")
+    if not ids:
+        raise constraint_error("listByIds", "dataIds", "dataIds cannot be null")
     return [data_dto(emu, emu._store.data[i], req.host, req.scheme) for i in ids if i in emu._store.data]
 
 
@@ -176,7 +185,7 @@ def export(emu, req: Request) -> Response:
 
 
 def export_records(emu, req: Request) -> list[dict[str, Any]]:
-    wanted = set(_serials(req, "findExportRecordBySerialNumbers"))
+    wanted = set(_serials(req, "findExportRecordBySerialNumber"))
     with emu._store.lock:
         recs = [r for r in emu._store.exports.values() if r["serialNumber"] in wanted]
     return [export_dto(emu, r, req.host, req.scheme) for r in sorted(recs, key=lambda r: r["id"])]

@@ -5,13 +5,51 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .api import ApiError, Request, npe, param_error
+from .api import ApiError, Request, bad_sql, constraint_error, java_error, npe, param_error
 from .exporter import matching_run_data, run_model
 from .models import model_fits
-from .routes_dataset import page_of
+from .routes_dataset import enum_errors, page_of
 from .views import run_dto
 
 DATASET_TYPES = ("IMAGE", "LIDAR_FUSION", "LIDAR_BASIC", "LIDAR", "TEXT")
+MODEL_DATASET_TYPES = ("LIDAR_FUSION", "LIDAR_BASIC", "IMAGE", "LIDAR")  # ModelDatasetTypeEnum.java
+_ENUM_PKG = "ai.basic.x1.entity.enums"
+# adapter/dto/request/ModelRunFilterDataDTO.java (Default group, as bound by modelRun/dataCount)
+RUN_FILTER_ENUMS = {
+    "splitType": (
+        ("TRAINING", "VALIDATION", "TEST", "NOT_SPLIT"),
+        "splitType must be one of TRAINING,VALIDATION,TEST,NOT_SPLIT",
+    ),
+    "annotationStatus": (
+        ("ANNOTATED", "NOT_ANNOTATED", "INVALID"),
+        "annotationStatus must be one of ANNOTATED, NOT_ANNOTATED, INVALID",
+    ),
+}
+# adapter/dto/RunRecordQueryDTO.java (its status message really says "ascOrDesc")
+RUN_QUERY_ENUMS = {
+    "runRecordType": (("IMPORTED", "RUNS"), "runRecordType must be one of IMPORTED,RUNS"),
+    "status": (
+        ("STARTED", "RUNNING", "SUCCESS", "SUCCESS_WITH_ERROR", "FAILURE"),
+        "ascOrDesc must be one of STARTED,RUNNING,SUCCESS,SUCCESS_WITH_ERROR,FAILURE",
+    ),
+    "ascOrDesc": (("ASC", "DESC"), "ascOrDesc must be one of ASC,DESC"),
+}
+
+
+def _bound_enum(req: Request, name: str, enum: str) -> str | None:
+    """A DTO field typed as a Java enum: a bad name is a bind error (HTTP 200 PARAM_ERROR)."""
+    raw = req.param(name)
+    if raw in (None, ""):
+        return None
+    if raw not in MODEL_DATASET_TYPES:
+        raise param_error(
+            f"{name} Failed to convert property value of type 'java.lang.String' to required type "
+            f"'{_ENUM_PKG}.{enum}' for property '{name}'; nested exception is "
+            "org.springframework.core.convert.ConversionFailedException: Failed to convert from type "
+            f"[java.lang.String] to type [{_ENUM_PKG}.{enum}] for value '{raw}'; nested exception is "
+            f"java.lang.IllegalArgumentException: No enum constant {_ENUM_PKG}.{enum}.{raw}"
+        )
+    return raw
 
 
 def _model(m: dict[str, Any]) -> dict[str, Any]:
@@ -19,7 +57,7 @@ def _model(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def model_list(emu, req: Request) -> list[dict[str, Any]]:
-    dtype = req.param("datasetType")
+    dtype = _bound_enum(req, "datasetType", "ModelDatasetTypeEnum")  # ModelDTO.datasetType
     wanted = {dtype} if dtype else None
     if dtype in ("LIDAR_FUSION", "LIDAR_BASIC"):
         wanted = {dtype, "LIDAR"}
@@ -28,7 +66,18 @@ def model_list(emu, req: Request) -> list[dict[str, Any]]:
 
 
 def model_page(emu, req: Request) -> dict[str, Any]:
-    dtype = req.param("datasetType")
+    page_of([], req)  # pageNo / pageSize are resolved first: a bad number is HTTP 500 before the rest
+    dtype = req.param("datasetType") or None  # a plain method parameter: a bad name is HTTP 500
+    if dtype is not None and dtype not in MODEL_DATASET_TYPES:
+        raise java_error(
+            "org.springframework.web.method.annotation.MethodArgumentTypeMismatchException: Failed to "
+            "convert value of type 'java.lang.String' to required type "
+            f"'{_ENUM_PKG}.ModelDatasetTypeEnum'; nested exception is "
+            "org.springframework.core.convert.ConversionFailedException: Failed to convert from type "
+            f"[java.lang.String] to type [{_ENUM_PKG}.ModelDatasetTypeEnum] for value '{dtype}'; nested "
+            f"exception is java.lang.IllegalArgumentException: No enum constant "
+            f"{_ENUM_PKG}.ModelDatasetTypeEnum.{dtype}"
+        )
     models = [
         _model(m)
         for m in sorted(emu._store.models.values(), key=lambda m: m["id"])
@@ -108,16 +157,34 @@ def model_run(emu, req: Request) -> None:
 
 
 def data_count(emu, req: Request) -> int:
-    dataset_id = req.required_long("datasetId")
-    model_id = req.required_long("modelId")
+    # ModelController.findModelRunDataCount: the @Validated ModelRunFilterDataDTO binds first (bind
+    # errors), then method validation of the optional datasetId / modelId (@NotNull) runs.
+    errors = []
+    ratio = req.opt_long("dataCountRatio")
+    exclude = req.param("isExcludeModelData")
+    if exclude in (None, ""):
+        errors.append("isExcludeModelData not allow null")
+    elif exclude.strip().lower() not in ("true", "false", "on", "off", "yes", "no", "1", "0"):
+        errors.append(
+            "isExcludeModelData Failed to convert property value of type 'java.lang.String' to "
+            "required type 'java.lang.Boolean' for property 'isExcludeModelData'"
+        )
+    errors += enum_errors(req, RUN_FILTER_ENUMS)
+    if errors:
+        raise param_error(*errors)
+    dataset_id, model_id = req.opt_long_param("datasetId"), req.opt_long_param("modelId")
+    if dataset_id is None:
+        raise constraint_error("findModelRunDataCount", "datasetId", "datasetId cannot be null")
+    if model_id is None:
+        raise constraint_error("findModelRunDataCount", "modelId", "modelId cannot be null")
     ds = emu._store.live_dataset(dataset_id)
     if ds is None:
-        raise ApiError("DATASET__NOT_EXIST", "dataset not exist")
+        return 0  # a COUNT over no rows
     data_filter = {
-        "dataCountRatio": req.opt_long("dataCountRatio"),
-        "isExcludeModelData": (req.param("isExcludeModelData") or "").lower() == "true",
-        "splitType": req.param("splitType"),
-        "annotationStatus": req.param("annotationStatus"),
+        "dataCountRatio": ratio,
+        "isExcludeModelData": exclude.strip().lower() in ("true", "on", "yes", "1"),
+        "splitType": req.param("splitType") or None,
+        "annotationStatus": req.param("annotationStatus") or None,
     }
     return len(matching_run_data(emu, ds, model_id, data_filter))
 
@@ -131,12 +198,15 @@ def _live_runs(emu) -> list[dict[str, Any]]:
 
 
 def runs_page(emu, req: Request) -> dict[str, Any]:
+    page_of([], req)  # pageNo / pageSize are resolved first: a bad number is HTTP 500 before the rest
     model_id = req.opt_long("modelId")
-    if model_id is None:
-        raise param_error("modelId must not be null")
+    errors = [] if model_id is not None else ["modelId not allow null"]
+    errors += enum_errors(req, RUN_QUERY_ENUMS)  # status is one String, not a list
+    if errors:
+        raise param_error(*errors)
     dataset_ids = set(req.long_list("datasetIds"))
     run_no = req.param("runNo")
-    status = set(req.list_param("status"))
+    status = {req.param("status")} - {None, ""}
     kind = req.param("runRecordType")
     with emu._store.lock:
         runs = [
@@ -197,9 +267,12 @@ def delete_run(emu, req: Request) -> None:
 
 def list_by_data_ids(emu, req: Request) -> list[dict[str, Any]]:
     req.required_param("dataIds", "List")
+    ids = req.long_list_param("dataIds") or []
+    if not ids:
+        raise bad_sql(")")  # DataAnnotationUseCase.findByDataIds: "data_id IN ()"
     out = []
     with emu._store.lock:
-        for data_id in req.long_list("dataIds"):
+        for data_id in ids:
             objects = [
                 {
                     "id": o["id"],

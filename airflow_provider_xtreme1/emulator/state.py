@@ -11,20 +11,6 @@ from typing import Any
 from .models import seed_models
 
 USER_ID = 1
-DATASET_CLASSES = {
-    "LIDAR_FUSION": [
-        ("Car", "CUBOID", "#7dfaf2"),
-        ("Truck", "CUBOID", "#fcb17a"),
-        ("Pedestrian", "CUBOID", "#ff6b6b"),
-    ],
-    "LIDAR_BASIC": [
-        ("Car", "CUBOID", "#7dfaf2"),
-        ("Truck", "CUBOID", "#fcb17a"),
-        ("Pedestrian", "CUBOID", "#ff6b6b"),
-    ],
-    "IMAGE": [("person", "BOUNDING_BOX", "#ff6b6b"), ("car", "BOUNDING_BOX", "#7dfaf2")],
-    "TEXT": [],
-}
 TWEPOCH_MS = 1288834974657
 
 
@@ -112,23 +98,29 @@ class Store:
                 "created": now,
                 "updated": now,
             }
+            # A new dataset has no classes (DatasetUseCase.create saves the row only); clients add
+            # them through /datasetClass/create.
             self.datasets[ds["id"]] = ds
-            for cname, tool, color in DATASET_CLASSES.get(dtype, []):
-                cid = self.next_id("class")
-                self.classes[cid] = {
-                    "id": cid,
-                    "ontologyId": None,
-                    "classId": None,
-                    "datasetId": ds["id"],
-                    "name": cname,
-                    "color": color,
-                    "toolType": tool,
-                    "toolTypeOptions": {},
-                    "attributes": [],
-                    "datasetClassNum": 0,
-                    "createdAt": iso(now),
-                }
             return ds
+
+    def save_class(self, dataset_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """Insert a dataset class row (``dataset_class``; uniqueness is checked by the caller)."""
+        with self.lock:
+            cid = self.next_id("class")
+            self.classes[cid] = {
+                "id": cid,
+                "ontologyId": None,
+                "classId": None,
+                "datasetId": dataset_id,
+                "name": fields["name"],
+                "color": fields["color"],
+                "toolType": fields["toolType"],
+                "toolTypeOptions": fields.get("toolTypeOptions"),
+                "attributes": fields.get("attributes"),
+                "datasetClassNum": None,
+                "createdAt": iso(),
+            }
+            return self.classes[cid]
 
     def dataset_classes(self, dataset_id: int) -> list[dict[str, Any]]:
         return [c for c in self.classes.values() if c["datasetId"] == dataset_id]

@@ -1,8 +1,16 @@
 """Presigned object store behind ``/minio/`` (bucket ``xtreme1``), MinIO/rclone-like.
 
 URLs carry ``X-Amz-*`` query parameters like a SigV4 presign. The signature is an HMAC over method,
-object path, Host header, date, expiry and ``response-*`` overrides with a per-emulator secret, so
-rewriting the host, changing the method, tampering or letting it expire are all rejected as S3 would.
+object path, host, date, expiry and ``response-*`` overrides with a per-emulator secret, so changing
+the method or path, tampering or letting it expire are all rejected as S3 would.
+
+What is signed is what Xtreme1 deploys: the backend signs every URL for its MinIO endpoint
+``http://minio:9000/`` and then rewrites that prefix to ``<proto>://<request Host>/minio/``
+(adapter/port/minio/MinioService.java ``replaceUrl``). nginx's ``location /minio/`` proxies with
+``proxy_pass http://minio:9000`` and no ``proxy_set_header Host`` (deploy/nginx/conf.d/default.conf),
+so MinIO always sees ``Host: minio:9000``: a URL re-aimed at another name of the same front, or sent
+with a forged ``Host``, still verifies. MinIO checks expiry before the signature, and the signature
+covers the method (minio cmd/signature-v4.go ``doesPresignedSignatureMatch``).
 """
 
 from __future__ import annotations
@@ -94,7 +102,8 @@ class Signer:
                 "X-Amz-SignedHeaders": "host",
             }
         )
-        query["X-Amz-Signature"] = self._signature(method, key, host, amz_date, str(int(expires)), extra)
+        signature = self._signature(method, key, INTERNAL_HOST, amz_date, str(int(expires)), extra)
+        query["X-Amz-Signature"] = signature
         return (
             f"{scheme}://{host}{prefix}/{BUCKET}/{quote(key, safe='/')}?{urlencode(query, quote_via=quote)}"
         )
@@ -110,6 +119,14 @@ class Signer:
             raise StorageError(
                 400, "AuthorizationQueryParametersError", 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"'
             )
+        try:
+            signed_at = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+            expires = int(query["X-Amz-Expires"])
+        except ValueError as exc:
+            raise StorageError(403, "AuthorizationQueryParametersError", "Invalid X-Amz-Date") from exc
+        current = time.time() if now is None else now
+        if current > signed_at.timestamp() + expires:
+            raise StorageError(403, "AccessDenied", "Request has expired")
         extra = {k: v for k, v in query.items() if k.startswith("response-")}
         expected = self._signature(method, key, host, query["X-Amz-Date"], query["X-Amz-Expires"], extra)
         if not hmac.compare_digest(expected, query["X-Amz-Signature"]):
@@ -119,14 +136,6 @@ class Signer:
                 "The request signature we calculated does not match the signature you "
                 "provided. Check your key and signing method.",
             )
-        try:
-            signed_at = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-            expires = int(query["X-Amz-Expires"])
-        except ValueError as exc:
-            raise StorageError(403, "AuthorizationQueryParametersError", "Invalid X-Amz-Date") from exc
-        current = time.time() if now is None else now
-        if current > signed_at.timestamp() + expires:
-            raise StorageError(403, "AccessDenied", "Request has expired")
 
 
 class ObjectStore:
@@ -247,7 +256,8 @@ class StorageFront:
             if presigned and h.headers.get("Authorization") is not None:
                 raise StorageError(400, "InvalidArgument", self.ONE_AUTH)
             if presigned:
-                self.signer.check(method, key, h.headers.get("Host") or "", query)
+                # Behind nginx MinIO sees Host: minio:9000 whatever the client sent (module docstring).
+                self.signer.check(method, key, INTERNAL_HOST, query)
             elif method not in ("GET", "HEAD") or h.headers.get("Authorization") is not None:
                 raise StorageError(403, "AccessDenied", "Access Denied.")
             if method == "PUT":

@@ -68,12 +68,16 @@ def dataset_dto(
         "datas": None,
     }
     if counts:
+        # DatasetController.findByPage fills counts only for datasets with SINGLE_DATA rows
+        # (DataInfoMapper.xml getDatasetStatisticsByDatasetIds groups existing rows); itemCount is
+        # their sum (entity/DatasetStatisticsBO.java). Empty datasets keep nulls.
         items = [d for d in emu._store.dataset_data(ds["id"]) if d["type"] == "SINGLE_DATA"]
         dto["annotatedCount"] = sum(1 for d in items if d["annotationStatus"] == "ANNOTATED")
         dto["notAnnotatedCount"] = sum(1 for d in items if d["annotationStatus"] == "NOT_ANNOTATED")
         dto["invalidCount"] = sum(1 for d in items if d["annotationStatus"] == "INVALID")
-        dto["itemCount"] = len([d for d in emu._store.dataset_data(ds["id"]) if d["parentId"] == 0])
-        dto["datas"] = samples if samples is not None else []
+        dto["itemCount"] = len(items)
+    if samples:
+        dto["datas"] = samples
     return dto
 
 
@@ -135,8 +139,12 @@ def content_tree(emu: Xtreme1Emulator, item: dict[str, Any], host: str, scheme: 
     return loose + [nodes[k] for k in sorted(nodes)]
 
 
-def data_dto(emu: Xtreme1Emulator, item: dict[str, Any], host: str, scheme: str = "http") -> dict[str, Any]:
-    ds = emu._store.datasets.get(item["datasetId"])
+def data_dto(
+    emu: Xtreme1Emulator, item: dict[str, Any], host: str, scheme: str = "http", *, dataset_name: bool = False
+) -> dict[str, Any]:
+    """A ``DataInfoDTO``; ``datasetName`` is filled only where the use case sets it (data/findByPage,
+    usecase/DataInfoUseCase.java), ``null`` from info/listByIds and dataset samples."""
+    ds = emu._store.datasets.get(item["datasetId"]) if dataset_name else None
     first = None
     if item["type"] == "SCENE":
         frames = sorted(emu._store.frames_of(item["id"]), key=lambda d: d["id"])

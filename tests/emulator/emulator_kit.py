@@ -42,6 +42,13 @@ class Api:
         name = name or f"ds-{dtype.lower()}-{time.monotonic_ns()}"
         return self.data(self.post("/dataset/create", {"name": name, "type": dtype}))["id"]
 
+    def create_classes(self, dataset_id: int, *names: str, tool: str = "CUBOID") -> dict[str, int]:
+        """Create dataset classes the way clients must (a new dataset has none); name → class id."""
+        for name in names:
+            body = {"datasetId": dataset_id, "name": name, "color": "#7dfaf2", "toolType": tool}
+            self.data(self.post("/datasetClass/create", body))
+        return {c["name"]: c["id"] for c in self.data(self.get(f"/datasetClass/findAll/{dataset_id}"))}
+
     def put_object(self, dataset_id: int, file_name: str, payload: bytes) -> dict[str, str]:
         urls = self.data(self.get("/data/generatePresignedUrl", fileName=file_name, datasetId=dataset_id))
         resp = requests.put(urls["presignedUrl"], data=payload, timeout=10)

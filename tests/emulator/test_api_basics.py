@@ -64,14 +64,32 @@ def test_dataset_crud_and_business_errors(api):
     assert api.post("/dataset/create", {"name": "cars", "type": "IMAGE"}).json()["code"] == "OK"
 
 
-def test_dataset_classes_are_seeded_and_unique(api):
-    lidar = api.data(api.get(f"/datasetClass/findAll/{api.dataset('LIDAR_BASIC')}"))
-    image = api.data(api.get(f"/datasetClass/findAll/{api.dataset('IMAGE')}"))
-    text = api.data(api.get(f"/datasetClass/findAll/{api.dataset('TEXT')}"))
-    assert [c["name"] for c in lidar] == ["Car", "Truck", "Pedestrian"]
-    assert [c["name"] for c in image] == ["person", "car"]
-    assert text == []
-    assert not {c["id"] for c in lidar} & {c["id"] for c in image}
+def test_new_datasets_have_no_classes_until_created(api):
+    lidar, image = api.dataset("LIDAR_BASIC"), api.dataset("IMAGE")
+    assert api.data(api.get(f"/datasetClass/findAll/{lidar}")) == []
+    for name in ("Car", "Pedestrian"):
+        api.data(
+            api.post(
+                "/datasetClass/create",
+                {"datasetId": lidar, "name": name, "color": "#fff", "toolType": "CUBOID"},
+            )
+        )
+    api.data(
+        api.post(
+            "/datasetClass/create",
+            {"datasetId": image, "name": "car", "color": "#fff", "toolType": "BOUNDING_BOX"},
+        )
+    )
+    found = api.data(api.get(f"/datasetClass/findAll/{lidar}"))
+    assert [c["name"] for c in found] == ["Car", "Pedestrian"] and {c["toolType"] for c in found} == {
+        "CUBOID"
+    }
+    dup = api.post(
+        "/datasetClass/create", {"datasetId": lidar, "name": "CAR ", "color": "#000", "toolType": "CUBOID"}
+    )
+    assert dup.json() == {"code": "NAME_DUPLICATED", "message": "name already exists", "data": None}
+    other = api.data(api.get(f"/datasetClass/findAll/{image}"))
+    assert [c["name"] for c in other] == ["car"] and not {c["id"] for c in found} & {c["id"] for c in other}
 
 
 def test_missing_params_and_bad_ids_are_500_unknown(api):

@@ -148,7 +148,7 @@ def test_text_items_are_root_to_leaf_paths(api):
 
 def test_ground_truth_import_binds_class_ids(api):
     ds = api.dataset("LIDAR_BASIC")
-    classes = {c["name"]: c["id"] for c in api.data(api.get(f"/datasetClass/findAll/{ds}"))}
+    classes = api.create_classes(ds, "Car", "Truck", "Pedestrian")
     box = {
         "center3D": {"x": 1, "y": 2, "z": 0},
         "size3D": {"x": 4, "y": 2, "z": 1.5},

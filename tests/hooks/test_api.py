@@ -415,6 +415,7 @@ def test_builders(call: ApiCall, method, path, params, body, idempotent):
     [
         (lambda: _api.create_dataset("", "IMAGE"), "name"),
         (lambda: _api.create_dataset("x", "VIDEO"), "dataset_type"),
+        (lambda: _api.create_dataset("n" * 256, "IMAGE"), "name is 256 characters long"),
         (lambda: _api.get_dataset("abc"), "dataset_id"),
         (lambda: _api.get_dataset(True), "dataset_id"),
         (lambda: _api.get_dataset(1.5), "dataset_id"),
@@ -537,6 +538,14 @@ def test_find_dataset_by_name_wants_an_exact_match_across_pages():
     assert missing is None and len(calls) == 1
     nothing, calls = drive(_api.find_dataset_by_name("cars"), [{"total": 0, "list": []}])
     assert nothing is None and len(calls) == 1
+
+
+def test_find_dataset_by_name_matches_as_the_server_collates():
+    # utf8mb4_general_ci: "Café", "CAFE" and "cafe " are one name to the unique key (a create collides).
+    found, calls = drive(
+        _api.find_dataset_by_name("CAFE "), [{"total": 1, "list": [{"id": 7, "name": "Café"}]}]
+    )
+    assert found == {"id": 7, "name": "Café"} and calls[0].params["name"] == "CAFE"
 
 
 # --------------------------------------------------------------------------------------------------

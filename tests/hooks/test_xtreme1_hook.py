@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
+from xtreme1_testing import create_classes
 
 from airflow_provider_xtreme1 import __version__
 from airflow_provider_xtreme1._responses import RetryPolicy
@@ -156,7 +157,12 @@ def test_dataset_lifecycle(x1, emu):
     assert x1.find_datasets(name=name, dataset_type="IMAGE")["total"] == 1
     assert x1.find_dataset_by_name(name)["id"] == dataset_id
     assert x1.find_dataset_by_name(name[:-1]) is None
-    assert [c["name"] for c in x1.get_dataset_classes(dataset_id)] == ["Car", "Truck", "Pedestrian"]
+    assert x1.get_dataset_classes(dataset_id) == []  # a new dataset has no classes
+    create_classes(emu, dataset_id, "Car", "Truck")
+    assert [c["name"] for c in x1.get_dataset_classes(dataset_id)] == ["Car", "Truck"]
+    # Xtreme1's @RequestBody endpoints answer any other content type with HTTP 500.
+    create = next(e for e in emu.request_log if e["path"] == "/api/dataset/create")
+    assert {k.lower(): v for k, v in create["headers"].items()}["content-type"] == "application/json"
 
     assert x1.delete_dataset(dataset_id) is None
     with pytest.raises(Xtreme1NotFoundError) as missing:
@@ -612,3 +618,8 @@ def test_registration():
         conn_id="x1_registered", conn_type="xtreme1", host="http://x1:8190", password="t"
     ).get_hook()
     assert isinstance(hook, Xtreme1Hook) and hook.xtreme1_conn_id == "x1_registered"
+
+
+def test_model_run_data_count_of_an_unknown_dataset_is_zero(x1, emu):
+    # ModelController.findModelRunDataCount is a COUNT over the dataset's rows: no dataset, no rows, no error.
+    assert x1.count_model_run_data(987654, 1) == 0

@@ -202,3 +202,15 @@ def _zip(folder, tmp_path):
     import shutil
 
     return shutil.make_archive(str(tmp_path / "loose"), "zip", folder)
+
+
+def test_a_dataset_name_longer_than_the_column_fails_before_any_request(emu, dagbag, tmp_path, capfd):
+    # dataset.name is varchar(255): the server answers a longer name with HTTP 500 "Data too long".
+    source = make_sample_dataset(tmp_path / "src", "LIDAR_BASIC", items=1)
+    run, tis = run_dag(
+        dagbag.get_dag("xtreme1_test_import_steps"),
+        conf={"source": str(source), "dataset_name": "n" * 300, "dataset_type": "LIDAR_BASIC"},
+    )
+    assert run.state == "failed" and tis["ensure_dataset"].state == "failed"
+    assert "name is 300 characters long" in failure_log(capfd)
+    assert not [r for r in emu.request_log if r["path"].startswith("/api/dataset/")]

@@ -355,13 +355,6 @@ REAL_ERRORS = [
         "No data has been found",
     ),
     (
-        "model_data_count",
-        lambda h, c: h.count_model_run_data(987654, LIDAR_MODEL),
-        Xtreme1NotFoundError,
-        "DATASET__NOT_EXIST",
-        "dataset not exist",
-    ),
-    (
         "create_dataset",
         lambda h, c: h.create_dataset(c["dataset_name"], "LIDAR_FUSION"),
         Xtreme1ApiError,

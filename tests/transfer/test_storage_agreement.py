@@ -2,7 +2,8 @@
 
 Each case is sent, byte for byte the same, to rclone's ``serve s3`` (a real S3 implementation that
 checks SigV4 like MinIO) and to the emulator's ``/minio`` storage. Both must refuse or accept it, with
-the same class of status, and store nothing when they refuse.
+the same class of status, and store nothing when they refuse. The one case that is not comparable is
+the host: rclone is a direct endpoint, the emulator models MinIO behind Xtreme1's nginx (see there).
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ CASES = {
     "content-type-unsigned": (lambda url: put(url, headers={"Content-Type": "application/zip"}), 200),
     "bearer-header": (lambda url: put(url, headers={"Authorization": "Bearer abc"}), 400),
     "tampered-signature": (lambda url: put(tamper(url)), 403),
-    "other-host": (lambda url: put(url.replace("127.0.0.1", "localhost")), 403),
+    # A direct S3 endpoint signs and checks the Host; Xtreme1's URLs go through nginx's /minio/, which
+    # always presents Host: minio:9000 to MinIO, so the name the client used is not checked there.
+    "other-host": (lambda url: put(url.replace("127.0.0.1", "localhost")), {"rclone": 403, "emulator": 200}),
     "chunked-body": (lambda url: put(url, chunked=True), 411),
 }
 
@@ -101,6 +104,8 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_store_agrees_on(store, case):
     send, expected = CASES[case]
+    if isinstance(expected, dict):
+        expected = expected[store.name]
     url = store.presign(f"agree-{case}-{time.monotonic_ns()}.zip", 600)
     status = send(url)
     assert status == expected, f"{store.name} answered {status} to {case}"
@@ -113,5 +118,5 @@ def test_expired_url_is_refused_by_both(store):
     time.sleep(2.2)
     status = put(url)
     # rclone answers 400 AccessDenied, MinIO/S3 and the emulator 403: both refuse and store nothing.
-    assert status in (400, 403), f"{store.name} answered {status} to an expired URL"
+    assert status == {"rclone": 400, "emulator": 403}[store.name], f"{store.name} answered {status}"
     assert not store.stored(url).exists()
