@@ -198,9 +198,9 @@ class CameraConfigs:
 
     The export only *references* each frame's ``camera_config`` file (``cameraConfig.zipPath`` and a
     presigned ``url``). This looks the file up in the package the data was uploaded from by the longest
-    matching tail of ``zipPath`` (the package's root may be the uploaded zip's root or a wrapper folder), else by
-    ``<scene>/camera_config/<name>.json`` / ``camera_config/<name>.json``. ``fetch`` (``url -> bytes``)
-    is tried when the package lacks the file.
+    tail of ``zipPath`` that is a path in the package (its root may be the zip's root or a wrapper
+    folder), else by ``<scene>/camera_config/<name>.json`` / ``camera_config/<name>.json``.
+    ``fetch`` (``url -> bytes``) is tried when the package lacks the file.
     """
 
     _AMBIGUOUS = ""
