@@ -1,0 +1,91 @@
+"""Xtreme1ConvertExportOperator run by real Airflow after a real export from the emulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from xtreme1_testing import run_dag, xcom
+
+from airflow_provider_xtreme1.convert import convert_export
+from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
+from airflow_provider_xtreme1.operators.convert import Xtreme1ConvertExportOperator
+
+
+def test_export_then_convert_with_camera_configs_fetched_from_the_export(
+    emu, dagbag, fusion_export, tmp_path
+):
+    dag = dagbag.get_dag("xtreme1_test_export_convert")
+    conf = {
+        "dataset_id": fusion_export["dataset"]["id"],
+        "exports": f"{tmp_path}/exports/",
+        "out": f"{tmp_path}/kitti",
+        "to": "kitti",
+    }
+    run, tis = run_dag(dag, conf=conf)
+    assert run.state == "success", {t: ti.state for t, ti in tis.items()}
+    summary = xcom(run, "convert")
+    assert summary["output"] == str(tmp_path / "kitti")
+    assert summary["frames"] == 9 and summary["frames_without_camera"] == 0
+    assert xcom(run, "convert", key="objects") == summary["objects"]  # multiple outputs
+
+    # the presigned camera configs gave the same calibration as the uploaded package
+    reference = convert_export(
+        fusion_export["zip"], "kitti", tmp_path / "ref", camera_configs=fusion_export["package"]
+    )
+    assert {k: v for k, v in summary.items() if k != "output"} == {
+        k: v for k, v in reference.items() if k != "output"
+    }
+    for folder in ("calib", "label_2"):
+        for path in (tmp_path / "ref" / folder).iterdir():
+            assert (tmp_path / "kitti" / folder / path.name).read_text() == path.read_text()
+    fetched = [r for r in emu.storage_log if "camera_config" in r["path"]]
+    assert len(fetched) == 9 and all(
+        "authorization" not in {k.lower() for k in r["headers"]} for r in fetched
+    )
+
+
+def test_object_storage_export_and_destination(image_export, tmp_path):
+    from airflow.sdk import ObjectStoragePath
+    from airflow.sdk.io import attach
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    attach("memory", fs=MemoryFileSystem())  # an object store without a server: fsspec's in-memory one
+
+    source = ObjectStoragePath("memory://convert-test/in/export.zip")
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(image_export["zip"].read_bytes())
+    operator = Xtreme1ConvertExportOperator(
+        task_id="convert", export=source, to="coco", destination="memory://convert-test/out/coco"
+    )
+    summary = operator.execute({})
+    assert summary["output"] == "memory://convert-test/out/coco"
+    target = ObjectStoragePath("memory://convert-test/out/coco")
+    doc = json.loads((target / "annotations.json").read_text())
+    assert len(doc["annotations"]) == summary["objects"] == 8
+    assert sorted(p.name for p in target.iterdir()) == ["annotations.json", "classes.json"]
+    with pytest.raises(Xtreme1ConfigError, match="already exists; pass overwrite=True"):
+        Xtreme1ConvertExportOperator(task_id="again", export=source, to="coco", destination=target).execute(
+            {}
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"to": "pascal"}, ValueError, "to must be one of kitti, openlabel, yolo, coco, got 'pascal'"),
+        ({"to": "kitti", "camera_index": -1}, ValueError, "camera_index must be 0 or more"),
+    ],
+    ids=["format", "camera-index"],
+)
+def test_bad_arguments_fail_when_the_dag_is_parsed(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        Xtreme1ConvertExportOperator(task_id="c", export="/x.zip", destination="/out", **kwargs)
+
+
+def test_missing_export_is_named(tmp_path):
+    operator = Xtreme1ConvertExportOperator(
+        task_id="c", export=str(tmp_path / "none.zip"), to="yolo", destination=str(tmp_path / "out")
+    )
+    with pytest.raises(Xtreme1ConfigError, match=f"Export {tmp_path / 'none.zip'} does not exist"):
+        operator.execute({})
