@@ -5,10 +5,11 @@ The archive (``ExportUseCase.writeFile`` on the server; ``emulator/exporter.py``
 entry per selected source) for items that have results; frames of a scene lie under ``<scene>/data/`` and
 ``<scene>/result/``. COCO exports add ``result/coco.json``, which is not an item and is skipped.
 
-:func:`iter_items` accepts the zip itself or the folder it was unpacked into (the folder holding
-``<dataset>-<ts>/`` or that folder itself). Only the list of names is held; each item's two small JSON files
-are read when it is yielded, so memory does not grow with the export. Items come grouped by scene (root
-items first), in natural name order within a group, so a scene's frames are consecutive.
+:class:`Export` opens the zip itself or the folder it was unpacked into (the folder holding
+``<dataset>-<ts>/`` or that folder itself). Only the zip's index and the items' names are held; each
+item's two small JSON files are read when :meth:`Export.items` yields it, so memory does not grow with the
+content of the export. Items come grouped by scene (root items first), in natural name order within a
+group, so a scene's frames are consecutive.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class _Source:
         path = Path(export)
         self.where = str(path)
         self._zip: zipfile.ZipFile | None = None
+        found: list[tuple[str | None, str, str]] = []
         if path.is_dir():
             top = path
             if not (top / "data").is_dir():
@@ -76,11 +78,13 @@ class _Source:
                 if len(subdirs) == 1 and _TOP.match(subdirs[0].name):
                     top = subdirs[0]
             self.top = top
-            names = []
             for root, _dirs, files in os.walk(top):
+                if os.path.basename(root) != "data":
+                    continue
                 rel_root = os.path.relpath(root, top).replace(os.sep, "/")
-                prefix = "" if rel_root == "." else rel_root + "/"
-                names.extend(prefix + f for f in files)
+                found.extend(
+                    (s, n, rel) for f in files if (sn := _split(rel := f"{rel_root}/{f}")) for s, n in [sn]
+                )
         elif path.is_file():
             try:
                 self._zip = zipfile.ZipFile(path)
@@ -93,16 +97,21 @@ class _Source:
                 )
             self.top_name = tops.pop()
             cut = len(self.top_name) + 1
-            names = [n[cut:] for n in self._zip.namelist() if not n.endswith("/")]
+            for name in self._zip.namelist():
+                if (sn := _split(name[cut:])) is not None:
+                    found.append((sn[0], sn[1], name[cut:]))
         else:
             raise ExportFormatError(
                 f"{path}: no such export (expected the export zip or its unpacked folder)"
             )
-        self.names = set(names)
         self.data = sorted(
-            ((s, n, rel) for rel in names if (sn := _split(rel)) for s, n in [sn]),
-            key=lambda t: (t[0] is not None, natural_key(t[0] or ""), natural_key(t[1])),
+            found, key=lambda t: (t[0] is not None, natural_key(t[0] or ""), natural_key(t[1]))
         )
+
+    def has(self, rel: str) -> bool:
+        if self._zip is not None:
+            return f"{self.top_name}/{rel}" in self._zip.NameToInfo
+        return (self.top / rel).is_file()
 
     def read_json(self, rel: str) -> Any:
         try:
@@ -141,7 +150,7 @@ class Export:
 
     def _results(self, scene: str | None, name: str) -> list[dict[str, Any]]:
         rel = _result_path(scene, name)
-        if rel not in self._source.names:
+        if not self._source.has(rel):
             return []
         doc = self._source.read_json(rel)
         if isinstance(doc, dict):  # the import format also allows one {"objects": [...]}
@@ -211,31 +220,45 @@ class CameraConfigs:
         self._fetch = fetch
         self._zip: zipfile.ZipFile | None = None
         self._root: Path | None = None
-        self._index: dict[tuple[str, ...], str] = {}
-        self._full: set[tuple[str, ...]] = set()
+        self._index: dict[tuple[str, ...], str] | None = None
         if package is None:
             return
         path = Path(package)
         if path.is_dir():
             self._root = path
-            files = (
-                os.path.relpath(os.path.join(r, f), path).replace(os.sep, "/")
-                for r, _d, fs in os.walk(path)
-                for f in fs
-            )
         elif path.is_file():
             self._zip = zipfile.ZipFile(path)
-            files = (n for n in self._zip.namelist() if not n.endswith("/"))
         else:
             raise CameraConfigError(f"{path}: no such folder or zip for camera configs")
-        for rel in files:
-            parts = tuple(rel.split("/"))
-            if len(parts) < 2 or parts[-2].lower() != "camera_config" or not rel.endswith(".json"):
-                continue
-            self._full.add(parts)
-            for k in range(2, len(parts) + 1):
-                tail = parts[-k:]
-                self._index[tail] = self._AMBIGUOUS if tail in self._index else rel
+
+    def _exists(self, rel: str) -> bool:
+        if self._zip is not None:
+            return rel in self._zip.NameToInfo
+        return self._root is not None and (self._root / rel).is_file()
+
+    def _tails(self) -> dict[tuple[str, ...], str]:
+        """Every ``camera_config`` file by each tail of its path (built once, on the first miss)."""
+        if self._index is None:
+            if self._zip is not None:
+                files: Iterable[str] = (n for n in self._zip.namelist() if not n.endswith("/"))
+            elif self._root is not None:
+                root = self._root
+                files = (
+                    os.path.relpath(os.path.join(r, f), root).replace(os.sep, "/")
+                    for r, _d, fs in os.walk(root)
+                    for f in fs
+                )
+            else:
+                files = ()
+            self._index = {}
+            for rel in files:
+                parts = tuple(rel.split("/"))
+                if len(parts) < 2 or parts[-2].lower() != "camera_config" or not rel.endswith(".json"):
+                    continue
+                for k in range(2, len(parts) + 1):
+                    tail = parts[-k:]
+                    self._index[tail] = self._AMBIGUOUS if tail in self._index else rel
+        return self._index
 
     def _find(self, item: ExportItem) -> str | None:
         ref = item.data.get("cameraConfig") or {}
@@ -249,12 +272,14 @@ class CameraConfigs:
             candidates.append((item.scene, "camera_config", file))
         candidates.append(("camera_config", file))
         for tail in candidates:  # a tail of zipPath that is a whole path in the package wins
-            if tail in self._full:
-                return "/".join(tail)
-        for tail in candidates:
-            rel = self._index.get(tail)
-            if rel:
+            if self._exists(rel := "/".join(tail)):
                 return rel
+        if self._zip is None and self._root is None:
+            return None
+        for tail in candidates:
+            found = self._tails().get(tail)
+            if found:
+                return found
         return None
 
     def __call__(self, item: ExportItem) -> list[Camera] | None:
