@@ -9,7 +9,6 @@ An ``IMAGE`` item has one image (``images[0]``); a ``LIDAR_FUSION`` item one per
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -95,11 +94,3 @@ def clip_box(points: list[tuple[float, float]], view: View) -> tuple[float, floa
     if x2 <= x1 or y2 <= y1:
         return None
     return x1, y1, x2, y2
-
-
-def iter_shapes(
-    views: list[View],
-) -> Iterator[tuple[View, str, str, list[tuple[float, float]], dict[str, Any]]]:
-    for view in views:
-        for kind, name, points, obj in view.objects:
-            yield view, kind, name, points, obj

@@ -168,7 +168,7 @@ class OpenLabelWriter:
             if not self.ctx.known_class(kind, class_of(obj)):
                 return None
             points = points2d(obj)
-            if points is None or (kind in BOX_2D_TYPES and len(points) < 2) or len(points) < 2:
+            if points is None or len(points) < (3 if kind in POLYGON_TYPES else 2):
                 tally.skip(kind, "no geometry in the export")
                 return None
             view = view_index(obj) or 0

@@ -13,6 +13,7 @@ from airflow.sdk import BaseOperator
 from airflow_provider_xtreme1.convert.core import check_format, convert_export
 from airflow_provider_xtreme1.convert.reader import CameraConfigs
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
+from airflow_provider_xtreme1.operators._arguments import as_list
 from airflow_provider_xtreme1.operators.export import (
     destination_asset,
     location_of,
@@ -74,8 +75,10 @@ class Xtreme1ConvertExportOperator(BaseOperator):
         remote zip), where ``camera_config/<frame>.json`` are found by their ``zipPath``. (templated)
     :param fetch_camera_configs: download camera configs the package lacks (or all, without a package)
         from the presigned URLs in the export; they expire 7 days after the export.
-    :param classes: fix the class table (names); default: every class in the export. (templated)
-    :param sources: result sources to take (``Ground Truth``, run numbers); default all. (templated)
+    :param classes: fix the class table: names as a list or ``"Car,Truck"``; default: every class in the
+        export. (templated)
+    :param sources: result sources to take (``Ground Truth``, run numbers), as a list or comma-separated;
+        default all. (templated)
     :param camera_index: KITTI: which camera of each frame is the reference camera.
     :param require_cameras: a frame whose camera config cannot be found fails the task (default);
         ``False`` converts it without cameras.
@@ -94,8 +97,8 @@ class Xtreme1ConvertExportOperator(BaseOperator):
         destination: Any,
         camera_configs: Any = None,
         fetch_camera_configs: bool = False,
-        classes: Sequence[str] | None = None,
-        sources: Sequence[str] | None = None,
+        classes: Sequence[str] | str | None = None,
+        sources: Sequence[str] | str | None = None,
         camera_index: int = 0,
         require_cameras: bool = True,
         overwrite: bool = False,
@@ -144,8 +147,8 @@ class Xtreme1ConvertExportOperator(BaseOperator):
                     fmt,
                     target if local else _StorageSink(target),
                     camera_configs=lookup,
-                    classes=list(self.classes) if self.classes is not None else None,
-                    sources=list(self.sources) if self.sources is not None else None,
+                    classes=[str(c) for c in as_list(self.classes)] if self.classes is not None else None,
+                    sources=[str(c) for c in as_list(self.sources)] if self.sources is not None else None,
                     camera_index=self.camera_index,
                     require_cameras=self.require_cameras,
                     overwrite=self.overwrite,

@@ -56,12 +56,17 @@ def test_object_storage_export_and_destination(image_export, tmp_path):
     source.parent.mkdir(parents=True, exist_ok=True)
     source.write_bytes(image_export["zip"].read_bytes())
     operator = Xtreme1ConvertExportOperator(
-        task_id="convert", export=source, to="coco", destination="memory://convert-test/out/coco"
+        task_id="convert",
+        export=source,
+        to="coco",
+        destination="memory://convert-test/out/coco",
+        classes="Truck, Person,Car",  # a rendered template gives text
     )
     summary = operator.execute({})
     assert summary["output"] == "memory://convert-test/out/coco"
     target = ObjectStoragePath("memory://convert-test/out/coco")
     doc = json.loads((target / "annotations.json").read_text())
+    assert [c["name"] for c in doc["categories"]] == ["Car", "Person", "Truck"]
     assert len(doc["annotations"]) == summary["objects"] == 8
     assert sorted(p.name for p in target.iterdir()) == ["annotations.json", "classes.json"]
     with pytest.raises(Xtreme1ConfigError, match="already exists; pass overwrite=True"):
