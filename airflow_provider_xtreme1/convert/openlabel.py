@@ -2,7 +2,8 @@
 
 Output: ``openlabel/<scene or item>.json`` and ``classes.json``. In each file:
 
-* ``coordinate_systems``: ``lidar`` (the root) and ``camera_<n>`` with ``parent: "lidar"`` and
+* ``coordinate_systems``: ``lidar`` (the root; absent for IMAGE datasets, whose ``camera_0`` is the
+  root) and ``camera_<n>`` with ``parent: "lidar"`` and
   ``pose_wrt_parent`` = the camera's pose in LiDAR coordinates, i.e. the camera→LiDAR transform
   ``inverse(cameraExternal)`` (OpenLABEL transforms map ``X_dst = M · X_src`` from child to parent);
 * ``streams``: ``lidar`` and ``camera_<n>`` with ``intrinsics_pinhole.camera_matrix`` = ``[K | 0]``;
@@ -80,6 +81,7 @@ class _Group:
         self.cameras: list[Camera] | None = None
         self.camera_count = 0
         self.image_views: set[int] = set()
+        self.has_lidar = False
 
 
 class OpenLabelWriter:
@@ -140,6 +142,8 @@ class OpenLabelWriter:
         data = item.data
         streams: dict[str, Any] = {}
         lidar = data.get("lidarPointClouds") or []
+        if "lidarPointClouds" in data and self.group is not None:
+            self.group.has_lidar = True
         if lidar and isinstance(lidar[0], dict) and lidar[0].get("filename"):
             streams["lidar"] = {"uri": str(lidar[0]["filename"])}
         images = data.get("cameraImages") or data.get("images") or []
@@ -225,12 +229,16 @@ class OpenLabelWriter:
     def _document(self, group: _Group) -> Iterator[bytes]:
         for uid, frames in group.seen.items():
             group.objects[uid]["frame_intervals"] = _intervals(frames)
-        systems: dict[str, Any] = {"lidar": {"type": "sensor_cs", "parent": "", "children": []}}
-        streams: dict[str, Any] = {"lidar": {"type": "lidar"}}
+        systems: dict[str, Any] = {}
+        streams: dict[str, Any] = {}
+        if group.has_lidar:
+            systems["lidar"] = {"type": "sensor_cs", "parent": "", "children": []}
+            streams["lidar"] = {"type": "lidar"}
         views = set(range(group.camera_count)) | group.image_views
         for n in sorted(views):
-            systems["lidar"]["children"].append(f"camera_{n}")
-            system: dict[str, Any] = {"type": "sensor_cs", "parent": "lidar"}
+            if group.has_lidar:
+                systems["lidar"]["children"].append(f"camera_{n}")
+            system: dict[str, Any] = {"type": "sensor_cs", "parent": "lidar" if group.has_lidar else ""}
             stream: dict[str, Any] = {"type": "camera"}
             if group.cameras and n < len(group.cameras):
                 system["pose_wrt_parent"] = {

@@ -120,7 +120,10 @@ def test_2d_shapes_of_camera_views_and_images(tmp_path):
     convert_export(
         write_export(tmp_path / "i.zip", [(None, image_data(1, "im"), images)]), "openlabel", tmp_path / "i"
     )
-    frame = assert_valid(tmp_path / "i" / "openlabel" / "im.json")["openlabel"]["frames"]["0"]
+    root = assert_valid(tmp_path / "i" / "openlabel" / "im.json")["openlabel"]
+    assert root["coordinate_systems"] == {"camera_0": {"type": "sensor_cs", "parent": ""}}
+    assert root["streams"] == {"camera_0": {"type": "camera"}}
+    frame = root["frames"]["0"]
     polygon, rect = (frame["objects"][k]["object_data"] for k in ("0", "1"))
     assert polygon["poly2d"][0]["val"] == [1, 1, 9, 1, 5, 8] and polygon["poly2d"][0]["closed"] is True
     assert rect["bbox"][0]["val"] == [4, 5, 4, 4]

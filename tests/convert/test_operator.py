@@ -88,6 +88,15 @@ def test_bad_arguments_fail_when_the_dag_is_parsed(kwargs, error, message):
         Xtreme1ConvertExportOperator(task_id="c", export="/x.zip", destination="/out", **kwargs)
 
 
+def test_a_storage_destination_is_declared_as_an_asset():
+    from airflow.sdk import Asset
+
+    operator = Xtreme1ConvertExportOperator(
+        task_id="c", export="/x.zip", to="kitti", destination="s3://aws_default@ml-data/kitti/"
+    )
+    assert operator.outlets == [Asset("s3://ml-data/kitti/")]
+
+
 def test_missing_export_is_named(tmp_path):
     operator = Xtreme1ConvertExportOperator(
         task_id="c", export=str(tmp_path / "none.zip"), to="yolo", destination=str(tmp_path / "out")
