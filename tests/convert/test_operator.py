@@ -12,35 +12,31 @@ from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
 from airflow_provider_xtreme1.operators.convert import Xtreme1ConvertExportOperator
 
 
-def test_export_then_convert_with_camera_configs_fetched_from_the_export(
-    emu, dagbag, fusion_export, tmp_path
-):
-    dag = dagbag.get_dag("xtreme1_test_export_convert")
-    conf = {
-        "dataset_id": fusion_export["dataset"]["id"],
-        "exports": f"{tmp_path}/exports/",
-        "out": f"{tmp_path}/kitti",
-        "to": "kitti",
-    }
-    run, tis = run_dag(dag, conf=conf)
+def test_example_dag_exports_then_converts_with_camera_configs_fetched(emu, dagbag, fusion_export, tmp_path):
+    dag = dagbag.get_dag("xtreme1_convert")
+    dataset_id = fusion_export["dataset"]["id"]
+    conf = {"dataset_id": dataset_id, "exports": f"{tmp_path}/exports/", "output": f"{tmp_path}/training"}
+    run, tis = run_dag(dag, conf=conf, export={"poll_interval": 0.1})
     assert run.state == "success", {t: ti.state for t, ti in tis.items()}
-    summary = xcom(run, "convert")
-    assert summary["output"] == str(tmp_path / "kitti")
-    assert summary["frames"] == 9 and summary["frames_without_camera"] == 0
-    assert xcom(run, "convert", key="objects") == summary["objects"]  # multiple outputs
+    kitti, openlabel = xcom(run, "to_kitti"), xcom(run, "to_openlabel")
+    out = tmp_path / "training" / str(dataset_id)
+    assert (kitti["output"], openlabel["output"]) == (str(out / "kitti"), str(out / "openlabel"))
+    assert kitti["frames"] == openlabel["frames"] == 9
+    assert kitti["frames_without_camera"] == openlabel["frames_without_camera"] == 0
+    assert xcom(run, "to_kitti", key="objects") == kitti["objects"]  # multiple outputs
 
     # the presigned camera configs gave the same calibration as the uploaded package
     reference = convert_export(
         fusion_export["zip"], "kitti", tmp_path / "ref", camera_configs=fusion_export["package"]
     )
-    assert {k: v for k, v in summary.items() if k != "output"} == {
+    assert {k: v for k, v in kitti.items() if k != "output"} == {
         k: v for k, v in reference.items() if k != "output"
     }
     for folder in ("calib", "label_2"):
         for path in (tmp_path / "ref" / folder).iterdir():
-            assert (tmp_path / "kitti" / folder / path.name).read_text() == path.read_text()
+            assert (out / "kitti" / folder / path.name).read_text() == path.read_text()
     fetched = [r for r in emu.storage_log if "camera_config" in r["path"]]
-    assert len(fetched) == 9 and all(
+    assert len(fetched) == 2 * 9 and all(
         "authorization" not in {k.lower() for k in r["headers"]} for r in fetched
     )
 
