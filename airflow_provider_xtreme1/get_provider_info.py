@@ -33,6 +33,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_xtreme1.operators.upload",
                     "airflow_provider_xtreme1.operators.export",
                     "airflow_provider_xtreme1.operators.models",
+                    "airflow_provider_xtreme1.operators.convert",
                 ],
             }
         ],
