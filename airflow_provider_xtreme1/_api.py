@@ -17,7 +17,9 @@ from typing import Any, Generic, TypeVar
 
 from airflow_provider_xtreme1 import layout
 from airflow_provider_xtreme1._responses import MAY_HAVE_ACTED, MAYBE_FORWARDED, unwrap
+from airflow_provider_xtreme1.collation import same_name
 from airflow_provider_xtreme1.exceptions import (
+    Xtreme1AnswerLostError,
     Xtreme1TransportError,
 )
 from airflow_provider_xtreme1.layout import SAFE_NAME_RE
@@ -106,7 +108,7 @@ def handle(call: ApiCall[T], response: RawResponse) -> T:
     except Xtreme1TransportError as err:
         if call.idempotent or err.status not in MAYBE_FORWARDED:
             raise
-        error = Xtreme1TransportError(
+        error = Xtreme1AnswerLostError(
             f"{err}{MAY_HAVE_ACTED}", status=err.status, retry_after=err.retry_after
         )
         error.retryable = False  # type: ignore[attr-defined]
@@ -547,17 +549,22 @@ def get_job_records(
 def find_dataset_by_name(
     name: str, *, page_size: int = 100, max_pages: int = 1000
 ) -> Generator[ApiCall[Any], Any, dict[str, Any] | None]:
-    """A request *flow*: pages through the server's LIKE search until a dataset named exactly ``name``.
+    """A request *flow*: pages through the server's search until the dataset whose name is ``name`` to
+    Xtreme1's database (:func:`~airflow_provider_xtreme1.collation.same_name`: case, accents and
+    trailing spaces ignored).
 
+    The search is a ``LIKE '%name%'`` in which ``%`` and ``_`` are wildcards and trailing spaces count,
+    so it is sent without trailing spaces and its results (a superset) are compared one by one.
     Hooks drive it: each ``yield`` hands out a call and receives its parsed result.
     """
-    if not name:
+    if not name or not str(name).strip():
         raise ValueError("name must not be empty")
+    search = str(name).rstrip(" ")
     for page_no in range(1, max_pages + 1):
-        page = yield find_datasets(name=name, page_no=page_no, page_size=page_size)
+        page = yield find_datasets(name=search, page_no=page_no, page_size=page_size)
         items = page.get("list") or []
         for dataset in items:
-            if dataset.get("name") == name:
+            if same_name(str(dataset.get("name") or ""), name):
                 return dataset
         if not items or page_no * page_size >= int(page.get("total") or 0):
             return None

@@ -21,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_xtreme1.exceptions import (
+    Xtreme1AnswerLostError,
     Xtreme1ApiError,
     Xtreme1AuthError,
     Xtreme1Error,
@@ -167,6 +168,7 @@ def transport_failure(call: ApiCall[Any], phase: str, detail: str) -> Xtreme1Tra
     where = f"Xtreme1 {call.endpoint}"
     detail = snippet(detail, 300)
     retryable = True
+    error_class = Xtreme1TransportError
     if phase == TLS:
         message = (
             f"{where}: TLS handshake failed ({detail}). Check the connection's 'verify' / 'ca_bundle' extras."
@@ -179,8 +181,9 @@ def transport_failure(call: ApiCall[Any], phase: str, detail: str) -> Xtreme1Tra
         message = f"{where}: {what} ({detail})"
         if not call.idempotent:
             retryable = False
+            error_class = Xtreme1AnswerLostError
             message += MAY_HAVE_ACTED
-    error = Xtreme1TransportError(message)
+    error = error_class(message)
     error.retryable = retryable  # type: ignore[attr-defined]
     return error
 

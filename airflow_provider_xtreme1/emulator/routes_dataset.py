@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..collation import same_name
 from .api import ApiError, Request, java_error, param_error
 from .state import parse_time
 from .views import data_dto, dataset_dto
@@ -13,8 +14,10 @@ TYPES = ("LIDAR_FUSION", "LIDAR_BASIC", "IMAGE", "TEXT")
 
 
 def _name_taken(emu, name: str, exclude: int | None = None) -> bool:
+    # UNIQUE (name, del_unique_key) under utf8mb4_general_ci (deploy/mysql/migration/V1__Create_tables.sql)
     return any(
-        d["name"] == name and not d["deleted"] and d["id"] != exclude for d in emu._store.datasets.values()
+        same_name(d["name"], name) and not d["deleted"] and d["id"] != exclude
+        for d in emu._store.datasets.values()
     )
 
 

@@ -373,7 +373,13 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
                 f"file_url must be an http(s) URL the Xtreme1 server can GET, got {self.file_url!r}."
             )
         self.push_dataset_link(context, dataset_id)
-        serial = self.hook.start_import(dataset_id, self.file_url, **arguments)
+        archive = Path(urlsplit(self.file_url).path).name or "the archive"
+        serial = self.start_once(
+            context,
+            lambda: self.hook.start_import(dataset_id, self.file_url, **arguments),
+            what=f"An import of {archive} into Xtreme1 dataset {dataset_id}",
+            check=f"See whether its data arrived in the dataset ({self.dataset_link}); parsing takes time.",
+        )
         self.log.info("Xtreme1 import started: serial number %s, dataset %s.", serial, dataset_id)
         return [serial]
 
