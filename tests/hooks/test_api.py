@@ -539,6 +539,20 @@ def test_find_dataset_by_name_wants_an_exact_match_across_pages():
     assert nothing is None and len(calls) == 1
 
 
+def test_find_dataset_by_name_compares_like_the_servers_database():
+    """Case, accents and trailing spaces do not count; the LIKE search goes out without trailing spaces
+    (they would count there) and its wildcard matches are not taken for the name."""
+    page = {
+        "total": 3,
+        "list": [{"id": 1, "name": "teamX1-cafe"}, {"id": 2, "name": "team_1-Café"}, {"id": 3, "name": "x"}],
+    }
+    found, calls = drive(_api.find_dataset_by_name("TEAM_1-cafe  "), [page])
+    assert found == {"id": 2, "name": "team_1-Café"}
+    assert calls[0].params["name"] == "TEAM_1-cafe"
+    with pytest.raises(ValueError, match="name must not be empty"):
+        next(_api.find_dataset_by_name("   "))
+
+
 # --------------------------------------------------------------------------------------------------
 # The envelope
 # --------------------------------------------------------------------------------------------------
