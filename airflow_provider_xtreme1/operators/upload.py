@@ -385,6 +385,14 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
 
     def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
         record = (event or {}).get("records", [{}])[0] if event and event.get("records") else {}
+        if event is not None:
+            self.log.info(
+                "Xtreme1 import %s: imported %s of %s items (%d warnings).",
+                ids[0],
+                record.get("parsedDataNum") or 0,
+                record.get("totalDataNum") or 0,
+                len(event.get("warnings") or []),
+            )
         return {
             "serial_number": ids[0],
             "dataset_id": as_id(self.dataset_id, "dataset_id"),

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
+from xtreme1_testing import TEST_TOKEN
 
 from airflow_provider_xtreme1 import __version__
 from airflow_provider_xtreme1._responses import RetryPolicy
@@ -447,7 +448,7 @@ def test_tls_failure_is_reported_not_retried(make_twin, emu, monkeypatch):
     started = time.monotonic()
     with pytest.raises(Xtreme1TransportError) as excinfo:
         x1.get_current_user()
-    assert "TLS handshake failed" in str(excinfo.value) and "verify" in str(excinfo.value)
+    assert "TLS handshake failed" in str(excinfo.value) and "plain HTTP" in str(excinfo.value)
     assert time.monotonic() - started < 1  # not retried with backoff
 
 
@@ -612,3 +613,39 @@ def test_registration():
         conn_id="x1_registered", conn_type="xtreme1", host="http://x1:8190", password="t"
     ).get_hook()
     assert isinstance(hook, Xtreme1Hook) and hook.xtreme1_conn_id == "x1_registered"
+
+
+# ---------------------------------------------------------------------------- hints at the real cause
+
+
+def test_doubled_api_prefix_says_the_host_is_wrong(make_twin, emu, monkeypatch):
+    conn_id = add_connection(monkeypatch, "x1_double_api", emu.url + "/api/api", TEST_TOKEN)
+    with pytest.raises(Xtreme1NotFoundError) as excinfo:
+        make_twin(conn_id).find_datasets()
+    message = str(excinfo.value)
+    assert "HTTP_404" in message and "/api/dataset/findByPage" in message
+    assert "host or its path prefix is probably wrong" in message
+
+
+def test_https_against_plain_http_says_so(make_twin, emu, monkeypatch):
+    conn_id = add_connection(
+        monkeypatch, "x1_https_on_http", emu.url.replace("http://", "https://"), TEST_TOKEN
+    )
+    with pytest.raises(Xtreme1TransportError, match=r"seems to speak plain HTTP.*Use http://"):
+        make_twin(conn_id).get_current_user()
+    twin = make_twin(conn_id)
+    if twin.kind == "sync":
+        ok, message = twin.test_connection()
+        assert not ok and "plain HTTP" in message
+
+
+def test_host_without_scheme_warns_once_that_the_token_travels_in_clear(make_twin, emu, monkeypatch, caplog):
+    conn_id = add_connection(monkeypatch, "x1_no_scheme", emu.url.removeprefix("http://"), TEST_TOKEN)
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_xtreme1._connection"):
+        make_twin(conn_id).get_current_user()
+        make_twin(conn_id).get_current_user()
+    warnings = [r for r in caplog.records if "clear text" in r.getMessage()]
+    assert len(warnings) <= 1  # once per process (the other twin's run may have warned already)
+    from airflow_provider_xtreme1 import _connection
+
+    assert conn_id in _connection._WARNED_CLEAR_TEXT
