@@ -137,6 +137,11 @@ def _root_url(conn: Any, conn_id: str) -> str:
     conn_port = getattr(conn, "port", None)
     if port is None and conn_port:
         netloc = f"{netloc}:{int(conn_port)}"
+    elif port is not None and conn_port and int(conn_port) != port:
+        raise Xtreme1ConfigError(
+            f"Connection {conn_id!r}: the host {host!r} holds port {port} but the port field says "
+            f"{conn_port}. Keep the port in one place (the port field)."
+        )
     path = parts.path.rstrip("/")
     if path.endswith(API_PREFIX):
         path = path[: -len(API_PREFIX)]

@@ -54,7 +54,7 @@ def conn(host="http://x1:8190", *, password=TOKEN, schema=None, port=None, **ext
         (conn("x1", schema="https"), "https://x1/api", "https://x1"),
         (conn("x1", schema="HTTPS", port=9443), "https://x1:9443/api", "https://x1:9443"),
         (conn("https://x1", port=9443), "https://x1:9443/api", "https://x1:9443"),
-        (conn("http://x1:8190", port=9999), "http://x1:8190/api", "http://x1:8190"),  # URL port wins
+        (conn("http://x1:8190", port=8190), "http://x1:8190/api", "http://x1:8190"),  # the same port twice
         (
             conn("https://gw.example.com/xtreme1/"),
             "https://gw.example.com/xtreme1/api",
@@ -135,6 +135,7 @@ def test_settings_token(password, token):
         (conn("http://"), "not an http(s) URL"),
         (conn("http://x1:port"), "invalid port"),
         (conn("http://x1:8190/?a=1"), "query or fragment"),
+        (conn("http://x1:8190", port=9999), "holds port 8190 but the port field says 9999"),
         (conn(timeout=0), "timeout must be a positive"),
         (conn(timeout=-3), "timeout must be a positive"),
         (conn(timeout="soon"), "timeout must be a positive"),

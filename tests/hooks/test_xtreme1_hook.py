@@ -9,6 +9,7 @@ import logging
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
 import zipfile
 from typing import Any
@@ -557,6 +558,21 @@ def test_connection_ok(emu):
     assert "emulator@xtreme1.local" in message and emu.url in message
 
 
+def test_port_in_its_own_field(emu, monkeypatch):
+    """The shape the UI's Test button works with: scheme and host in Host, the port in Port."""
+    url = urllib.parse.urlsplit(emu.url)
+    payload = {
+        "conn_type": "xtreme1",
+        "host": f"http://{url.hostname}",
+        "port": url.port,
+        "password": emu.token,
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_X1_PORT_FIELD", json.dumps(payload))
+    ok, message = Xtreme1Hook("x1_port_field").test_connection()
+    assert ok, message
+    assert f"{emu.url}/api" in message
+
+
 @pytest.mark.parametrize(
     ("setup", "fragment"),
     [
@@ -564,7 +580,8 @@ def test_connection_ok(emu):
         ("unreachable", "Cannot reach"),
         ("not_xtreme1", "did not answer like Xtreme1"),
         ("no_token", "no API token"),
-        ("no_connection", "Cannot read connection"),
+        ("no_connection", "Cannot read the connection"),
+        ("ports_disagree", "holds port"),
     ],
 )
 def test_connection_failures(emu, monkeypatch, setup, fragment):
@@ -585,10 +602,16 @@ def test_connection_failures(emu, monkeypatch, setup, fragment):
         )
     elif setup == "no_token":
         add_connection(monkeypatch, conn_id, emu.url, "")
+    elif setup == "ports_disagree":
+        payload = {"conn_type": "xtreme1", "host": emu.url, "port": 1, "password": emu.token}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(payload))
     started = time.monotonic()
     ok, message = Xtreme1Hook(conn_id).test_connection()
     assert ok is False
     assert fragment in message, message
+    if setup != "no_connection":
+        # The UI tests a copy of the connection under a random temporary id: messages never name it.
+        assert conn_id not in message
     assert emu.token not in message
     assert time.monotonic() - started < 5
     assert len(emu.request_log) <= 1  # no retries
