@@ -245,8 +245,7 @@ def test_task_page_shows_the_dataset_link(local, e2e, page):
 def test_connection_test_button_works_on_the_first_try(local, page):
     """The README's connection shape — scheme and host in *Xtreme1 URL*, the port in *Port* — passes
     Admin → Connections → *Test Connection* at once. (With the port inside the URL, Airflow 3.3's button
-    sends port 0 and its API refuses the test as "host or port to test differs from the stored
-    connection".)"""
+    sends port 0 and its API refuses the test: "Bad Request".)"""
     url = urllib.parse.urlsplit(local.emulator_url)
     local.airflow.request(
         "POST",
@@ -268,3 +267,23 @@ def test_connection_test_button_works_on_the_first_try(local, page):
     assert page.get_by_text("Test Connection Failed").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui-connection-test-button.png"), full_page=True)
+
+    # What the README warns about: the port inside the URL (and none in Port) is refused by Airflow itself.
+    local.airflow.request(
+        "POST",
+        "/api/v2/connections",
+        expect=(201,),
+        json={
+            "connection_id": "xtreme1_ui_url_port",
+            "conn_type": "xtreme1",
+            "host": local.emulator_url,
+            "password": TEST_TOKEN,
+        },
+    )
+    page.reload()
+    row = page.get_by_role("row").filter(has_text="xtreme1_ui_url_port")
+    row.get_by_role("button", name="Test Connection").click()
+    page.get_by_text("Test Connection Failed").wait_for()
+    # the UI shows the status text; the API's reason is "the host or port to test differs from the stored
+    # connection" (the button sent port 0 for the empty Port field)
+    assert page.get_by_text("Bad Request", exact=True).first.is_visible()
