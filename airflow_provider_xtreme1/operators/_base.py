@@ -68,7 +68,6 @@ def wait_for_jobs(
     log: Any,
 ) -> dict[str, Any]:
     """Poll until ``watch`` decides; return its final event (the same payload a trigger fires)."""
-    records: dict[str, dict[str, Any]] = {}
     while True:
         try:
             records = hook.get_job_records(watch.kind, watch.ids, dataset_id=dataset_id)
@@ -78,32 +77,8 @@ def wait_for_jobs(
             event = watch.poll_failed(err, time.time())
         if event is not None:
             return event
-        line = import_progress(watch.ids, records) if watch.kind is JobKind.IMPORT else None
-        log.info("Xtreme1 %s still running: %s", RULES[watch.kind].label, line or watch.status_line)
+        log.info("Xtreme1 %s still running: %s", RULES[watch.kind].label, watch.status_line)
         time.sleep(poll_interval)
-
-
-def import_progress(ids: Sequence[str], records: dict[str, dict[str, Any]]) -> str:
-    """Where imports stand: status, items parsed of those found, bytes downloaded of the archive's size."""
-    parts = []
-    for serial in ids:
-        record = records.get(serial) or {}
-        text = f"{serial}: {record.get('status') or 'no record yet'}"
-        total, size = record.get("totalDataNum"), record.get("totalFileSize")
-        if total:
-            text += f", {record.get('parsedDataNum') or 0} of {total} items parsed"
-        if size:
-            text += f", {_size(record.get('downloadedFileSize') or 0)} of {_size(size)} downloaded"
-        parts.append(text)
-    return "; ".join(parts)
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB"):
-        if n < 1024:
-            return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
 
 
 class Xtreme1JobOperator(Xtreme1BaseOperator):
