@@ -663,12 +663,13 @@ def test_https_against_plain_http_says_so(make_twin, emu, monkeypatch):
 
 
 def test_host_without_scheme_warns_once_that_the_token_travels_in_clear(make_twin, emu, monkeypatch, caplog):
-    conn_id = add_connection(monkeypatch, "x1_no_scheme", emu.url.removeprefix("http://"), TEST_TOKEN)
-    with caplog.at_level(logging.WARNING, logger="airflow_provider_xtreme1._connection"):
-        make_twin(conn_id).get_current_user()
-        make_twin(conn_id).get_current_user()
-    warnings = [r for r in caplog.records if "clear text" in r.getMessage()]
-    assert len(warnings) <= 1  # once per process (the other twin's run may have warned already)
     from airflow_provider_xtreme1 import _connection
 
-    assert conn_id in _connection._WARNED_CLEAR_TEXT
+    conn_id = add_connection(monkeypatch, "x1_no_scheme", emu.url.removeprefix("http://"), TEST_TOKEN)
+    monkeypatch.setattr(_connection, "_WARNED_CLEAR_TEXT", set())
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_xtreme1._connection"):
+        assert make_twin(conn_id).get_current_user()["id"]
+        make_twin(conn_id).get_current_user()
+    warnings = [r.getMessage() for r in caplog.records if "clear text" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert f"Write https://{emu.url.removeprefix('http://')}" in warnings[0]
