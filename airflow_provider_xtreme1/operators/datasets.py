@@ -45,10 +45,14 @@ class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
             raise ValueError("name must not be empty: give the Xtreme1 dataset's name.")
         dataset = self.hook.find_dataset_by_name(name) or self._create(name, dataset_type)
         if dataset.get("type") != dataset_type:
+            spelling = (
+                f"; Xtreme1 takes {name!r} for the same name (names ignore case, accents and trailing spaces)"
+                if dataset.get("name") != name
+                else ""
+            )
             raise Xtreme1ConfigError(
                 f"Xtreme1 dataset {dataset.get('name')!r} (id {dataset['id']}) already exists with type "
-                f"{dataset.get('type')}, not {dataset_type}; Xtreme1 takes {name!r} for the same name "
-                "(names ignore case, accents and trailing spaces). Choose another name or dataset_type."
+                f"{dataset.get('type')}, not {dataset_type}{spelling}. Choose another name or dataset_type."
             )
         dataset_id = int(dataset["id"])
         if dataset.get("name") != name:

@@ -61,7 +61,9 @@ def test_an_existing_dataset_in_another_spelling_is_used(emu, create, capfd, sto
 def test_same_name_of_another_type_fails_clearly(emu, create):
     tag = suffix()
     create(f"drive-{tag}", "IMAGE")
-    with pytest.raises(Xtreme1ConfigError, match=rf"'drive-{tag}' \(id \d+\) already exists with type IMAGE"):
+    with pytest.raises(
+        Xtreme1ConfigError, match=rf"'drive-{tag}' \(id \d+\) already exists with type IMAGE.*same name"
+    ):
         run_task(ensure(f"DRIVE-{tag}", "LIDAR_FUSION"))
     assert not request_paths(emu, "POST", "/dataset/create")[1:]
 
