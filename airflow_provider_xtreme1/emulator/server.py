@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from .api import ApiError, NotFound, Request, Response, envelope, error_response
-from .faults import Fault, nginx_page
+from .faults import AFTER_KINDS, Fault, nginx_page
 from .storage import CHUNK
 
 if TYPE_CHECKING:
@@ -119,6 +119,23 @@ class Handler(BaseHTTPRequestHandler):
             length -= len(chunk)
 
     def send(self, resp: Response) -> None:
+        after = getattr(self, "_after_fault", None)
+        if after is not None:
+            # The request was handled in full; now its answer gets lost on the way back.
+            self._after_fault = None
+            self._entry["fault"] = after.kind
+            self._entry["status"] = resp.status
+            self.commit_log()
+            if after.kind == "drop_answer":
+                self.drop()
+                return
+            time.sleep(after.delay)
+            with contextlib.suppress(OSError):  # the client has given up by now
+                self._send(resp)
+            return
+        self._send(resp)
+
+    def _send(self, resp: Response) -> None:
         self.send_response(resp.status)
         if resp.content_type:
             self.send_header("Content-Type", resp.content_type)
@@ -158,6 +175,7 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
         path = parts.path
+        self._after_fault: Fault | None = None
         if path.startswith("/_emulator/"):
             self._entry = {"kind": None}
             self._admin(path, parts.query)
@@ -195,6 +213,9 @@ class Handler(BaseHTTPRequestHandler):
         for fault in book.take(self.command, path, stall=False):
             if fault.kind == "delay":
                 time.sleep(fault.delay)
+                continue
+            if fault.kind in AFTER_KINDS:
+                self._after_fault = fault
                 continue
             entry["answered"] = True
             entry["fault"] = fault.kind

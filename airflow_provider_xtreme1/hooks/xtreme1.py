@@ -237,18 +237,28 @@ class Xtreme1Hook(_Xtreme1HookBase):
     # -- connection check and links ---------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
-        """Check URL and token with ``GET /user/logged`` (short timeout, no retries). Never raises."""
+        """Check URL and token with ``GET /user/logged`` (short timeout, no retries). Never raises.
+
+        The UI's *Test* button runs this on a copy of the connection under a random temporary id, so
+        messages speak of "the connection", never of that id.
+        """
+
+        def plain(err: Exception) -> str:
+            return str(err).replace(f"Connection {self.xtreme1_conn_id!r}", "The connection")
+
         try:
             settings = self.settings
         except Xtreme1ConfigError as err:
-            return False, str(err)
+            return False, plain(err)
         except Exception as err:
-            return False, f"Cannot read connection {self.xtreme1_conn_id!r}: {redact(str(err))}"
+            return False, f"Cannot read the connection: {redact(str(err))}"
         where = f"Xtreme1 at {settings.base_url}"
         try:
             user = self._request(
                 _api.current_user(), timeout=(5.0, min(settings.read_timeout, 10.0)), policy=NO_RETRY
             )
+        except Xtreme1ConfigError as err:
+            return False, plain(err)
         except Xtreme1AuthError:
             return False, (
                 f"{where} rejected the API token (HTTP 401). Put a valid token from the API token page of "

@@ -348,8 +348,13 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
             )
         self._warn_unfinished_runs(dataset_id, run_ids)
         self.push_dataset_link(context, dataset_id)
-        serial = self.hook.start_export(
-            dataset_id, select_model_run_ids=run_ids, data_format=data_format, **filters
+        serial = self.start_once(
+            context,
+            lambda: self.hook.start_export(
+                dataset_id, select_model_run_ids=run_ids, data_format=data_format, **filters
+            ),
+            what=f"An export of Xtreme1 dataset {dataset_id} ({data_format}, sources {run_ids})",
+            check="Xtreme1 lists no exports to check; one that did start only costs the server one archive.",
         )
         self.log.info(
             "Xtreme1 export started: serial number %s, dataset %s, sources %s, format %s.",

@@ -373,12 +373,26 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
                 f"file_url must be an http(s) URL the Xtreme1 server can GET, got {self.file_url!r}."
             )
         self.push_dataset_link(context, dataset_id)
-        serial = self.hook.start_import(dataset_id, self.file_url, **arguments)
+        archive = Path(urlsplit(self.file_url).path).name or "the archive"
+        serial = self.start_once(
+            context,
+            lambda: self.hook.start_import(dataset_id, self.file_url, **arguments),
+            what=f"An import of {archive} into Xtreme1 dataset {dataset_id}",
+            check=f"See whether its data arrived in the dataset ({self.dataset_link}); parsing takes time.",
+        )
         self.log.info("Xtreme1 import started: serial number %s, dataset %s.", serial, dataset_id)
         return [serial]
 
     def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
         record = (event or {}).get("records", [{}])[0] if event and event.get("records") else {}
+        if event is not None:
+            self.log.info(
+                "Xtreme1 import %s: imported %s of %s items (%d warnings).",
+                ids[0],
+                record.get("parsedDataNum") or 0,
+                record.get("totalDataNum") or 0,
+                len(event.get("warnings") or []),
+            )
         return {
             "serial_number": ids[0],
             "dataset_id": as_id(self.dataset_id, "dataset_id"),
