@@ -25,6 +25,7 @@ import secrets
 import shutil
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
@@ -252,17 +253,23 @@ def _write(
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         entry = 0
-        with zf.open(info) as src, open(target, "xb") as out:
-            while chunk := src.read(_CHUNK):
-                entry += len(chunk)
-                written += len(chunk)
-                # Declared sizes can lie: count what really inflates.
-                if entry > info.file_size or (max_bytes is not None and written > max_bytes):
-                    raise Xtreme1ValidationError(
-                        f"refusing to extract {info.filename!r}: it inflates beyond its declared size "
-                        f"({info.file_size} bytes) or the max_bytes cap ({max_bytes})"
-                    )
-                out.write(chunk)
+        try:
+            with zf.open(info) as src, open(target, "xb") as out:
+                while chunk := src.read(_CHUNK):
+                    entry += len(chunk)
+                    written += len(chunk)
+                    # Declared sizes can lie: count what really inflates.
+                    if entry > info.file_size or (max_bytes is not None and written > max_bytes):
+                        raise Xtreme1ValidationError(
+                            f"refusing to extract {info.filename!r}: it inflates beyond its declared size "
+                            f"({info.file_size} bytes) or the max_bytes cap ({max_bytes})"
+                        )
+                    out.write(chunk)
+        except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
+            raise Xtreme1ValidationError(
+                f"refusing to extract {info.filename!r}: its data does not match the archive's directory "
+                f"(damaged, or its declared size is false): {exc}"
+            ) from None
 
 
 def _replace(new: Path, target: Path) -> None:

@@ -401,7 +401,9 @@ def as_source(obj: Any) -> UploadSource:
         return obj
     if hasattr(obj, "iter_bytes") and hasattr(obj, "size"):
         return PlannedZipSource(obj)
-    if isinstance(obj, (str, os.PathLike)) or (hasattr(obj, "open") and hasattr(obj, "stat")):
+    if hasattr(obj, "open") and hasattr(obj, "stat") and not isinstance(obj, PurePath):
+        return ObjectStorageSource(obj)
+    if isinstance(obj, (str, os.PathLike)):
         try:
             where = resolve_location(obj, "source")
         except ValueError as err:
@@ -930,7 +932,7 @@ class _Destination:
     """A local path or an ObjectStoragePath, written through a ``.partial-<random>`` sibling."""
 
     def __init__(self, destination: Any) -> None:
-        if isinstance(destination, (str, os.PathLike)) or hasattr(destination, "open"):
+        if isinstance(destination, (str, os.PathLike)):
             try:
                 destination = resolve_location(destination, "destination")
             except ValueError as err:

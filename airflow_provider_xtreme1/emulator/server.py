@@ -209,6 +209,8 @@ class Handler(BaseHTTPRequestHandler):
             headers: dict[str, str] = {}
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
+            if fault.location is not None:
+                headers["Location"] = fault.location
             if fault.kind == "status":
                 status = fault.status or 502
                 if fault.body is not None:

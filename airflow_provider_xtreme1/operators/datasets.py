@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_xtreme1._api import check_dataset_name
 from airflow_provider_xtreme1.exceptions import Xtreme1ApiError, Xtreme1ConfigError
 from airflow_provider_xtreme1.layout import normalize_dataset_type
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
@@ -36,6 +37,7 @@ class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
 
     def execute(self, context: Context) -> int:
         dataset_type = normalize_dataset_type(self.dataset_type)
+        check_dataset_name(self.name)
         dataset = self.hook.find_dataset_by_name(self.name)
         if dataset is None:
             try:
