@@ -170,8 +170,9 @@ def safe_extract(
         limits = bomb_problems(infos, max_bytes=max_bytes, max_entries=max_entries, max_ratio=max_ratio)
         if limits:
             raise Xtreme1ValidationError(
-                f"refusing to extract {zip_path}: it looks like a zip bomb (raise max_bytes, max_entries "
-                "or max_ratio if it is genuine)",
+                f"refusing to extract {zip_path}: it looks like a zip bomb. If it is genuine, raise the "
+                "caps: max_bytes, max_entries, max_ratio (on Xtreme1ExportOperator: max_unpacked_bytes, "
+                "max_unpacked_entries, max_compression_ratio)",
                 limits,
             )
         tops = sorted({rel.parts[0] for _, rel in plan})

@@ -606,7 +606,7 @@ def _zip_names(
                 )
                 return None
     for problem in bomb_problems(infos, max_bytes=None, max_entries=None):
-        problems.error("zip bomb", f"{archive.name}: {problem}")
+        problems.error("zip bomb", f"{archive.name}: looks like a zip bomb: {problem}")
     report.entries = len(infos)
     report.files = sum(1 for i in infos if not i.is_dir())
     report.bytes = sum(i.file_size for i in infos if not i.is_dir())
