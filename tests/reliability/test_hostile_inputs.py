@@ -176,7 +176,10 @@ def unpack_export(emu, archive: Path, destination: Path, unpack_to: Path, **kwar
         **kwargs,
     )
     record = {"serialNumber": "42", "fileName": f"{TOP}.zip", "filePath": serve(emu, archive)}
-    return operator.job_result({"ti": TI()}, ["42"], {"records": [record]})
+    try:
+        return operator.job_result({"ti": TI()}, ["42"], {"records": [record]})
+    finally:
+        assert_nothing_started(emu)  # the result step only downloads
 
 
 @pytest.fixture
