@@ -385,11 +385,12 @@ def as_source(obj: Any) -> UploadSource:
 
         * an :class:`UploadSource` (returned unchanged);
         * a planned zip: any object with ``size`` and ``iter_bytes(chunk_size)``;
-        * a local path (``str`` or ``os.PathLike``); a ``str`` with a scheme other than ``file://``
-          (``s3://...``) becomes an ``airflow.sdk.ObjectStoragePath``;
+        * a local path (``str``, ``os.PathLike`` or a ``file://`` URI); a URI of an object store Airflow
+          knows (``s3://...``) becomes an ``airflow.sdk.ObjectStoragePath``; other schemes (``http://``)
+          are refused (:func:`resolve_location`);
         * an ``ObjectStoragePath`` or any fsspec/UPath-like object with ``open("rb")`` and ``stat()``.
     :raises Xtreme1ValidationError: the file is missing, a directory, or empty (the message names it).
-    :raises Xtreme1ConfigError: ``obj`` is none of the above.
+    :raises Xtreme1ConfigError: ``obj`` is none of the above, or a refused URI.
     """
     if isinstance(obj, (FileSource, ObjectStorageSource, PlannedZipSource)):
         return obj

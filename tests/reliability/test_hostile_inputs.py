@@ -515,3 +515,38 @@ def test_storage_transfers_inherit_the_connection_ca(emu, tls_endpoint, monkeypa
         put(xtreme1_conn_id="x1_private_ca", verify=True)  # the operator's own setting wins
     with pytest.raises(Xtreme1StorageError, match="TLS certificate check"):
         put()  # xtreme1_default has no CA: the system trust store refuses the self-signed certificate
+
+
+def test_export_download_inherits_the_connection_ca(emu, tls_endpoint, monkeypatch, tmp_path):
+    monkeypatch.setenv("AIRFLOW_CONN_X1_EXPORT_CA", connection_uri(emu.url, ca_bundle=str(tls_endpoint.cert)))
+    key = f"{uuid.uuid4().hex}.zip"
+    tls_endpoint.handler.objects[f"/xtreme1/{key}"] = zip_bytes(
+        tmp_path / "e.zip", {f"{TOP}/a": b"1"}
+    ).read_bytes()
+    record = {"serialNumber": "7", "fileName": f"{TOP}.zip", "filePath": tls_endpoint.presigned(key)}
+
+    def result(**kwargs: Any) -> dict[str, Any]:
+        operator = Xtreme1ExportOperator(
+            task_id="e", dataset_id=1, progress_interval=-1, max_retries=0, overwrite=True, **kwargs
+        )
+        return operator.job_result({"ti": TI()}, ["7"], {"records": [record]})
+
+    done = result(destination=str(tmp_path / "out.zip"), xtreme1_conn_id="x1_export_ca")
+    assert Path(done["uri"]).read_bytes()[:2] == b"PK"
+    with pytest.raises(Xtreme1StorageError, match="TLS certificate check"):
+        result(destination=str(tmp_path / "out.zip"))  # xtreme1_default: no private CA
+
+
+@pytest.mark.parametrize(
+    ("source", "error", "pattern"),
+    [
+        ("file://fileserver/share/set.zip", Xtreme1ConfigError, "a file:// URI names a local path, not host"),
+        ("ftp://127.0.0.1/set.zip", Xtreme1ConfigError, "ftp:// is a web URL, not object storage"),
+        ("gopher://127.0.0.1/set.zip", Xtreme1ConfigError, "gopher:// is not a storage Airflow knows"),
+    ],
+    ids=["file-with-host", "ftp", "unknown-scheme"],
+)
+def test_transfer_refuses_sources_that_are_not_storage(recorder, source, error, pattern):
+    with pytest.raises(error, match=pattern):
+        transfer.upload(recorder.url + "/put?X-Amz-Signature=abc", source, progress_interval=-1)
+    assert recorder.seen == []
