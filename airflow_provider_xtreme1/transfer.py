@@ -566,6 +566,16 @@ def _refusal(action: str, response: httpx.Response, masked: str, *, renew: str) 
             status=status,
             storage_code=code,
         )
+    if 300 <= status < 400:
+        where = urlsplit(response.headers.get("Location") or "")
+        target = f"{where.scheme}://{where.hostname}{where.path}" if where.hostname else where.path or "?"
+        return Xtreme1StorageError(
+            f"{action} refused with HTTP {status}: storage redirects to {target} (host "
+            f"{where.hostname or 'the same'}); presigned transfers never follow redirects, since the URL is "
+            f"signed for one host. URL: {masked}",
+            status=status,
+            storage_code=code,
+        )
     return Xtreme1StorageError(
         f"{action} refused with HTTP {status}: {detail}. URL: {masked}", status=status, storage_code=code
     )
