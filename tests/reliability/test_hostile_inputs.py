@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from reliability_kit import tree_digest
-from xtreme1_testing import TEST_TOKEN, connection_uri
+from xtreme1_testing import TEST_TOKEN, connection_uri, run_dag
 
 from airflow_provider_xtreme1 import extract, transfer
 from airflow_provider_xtreme1.emulator import Fault
@@ -550,3 +550,23 @@ def test_transfer_refuses_sources_that_are_not_storage(recorder, source, error, 
     with pytest.raises(error, match=pattern):
         transfer.upload(recorder.url + "/put?X-Amz-Signature=abc", source, progress_interval=-1)
     assert recorder.seen == []
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (lambda d: f"file://{d}/hostname", "the server only imports .zip and .tar archives"),
+        (lambda d: "http://127.0.0.1:9/set.zip", "http:// is a web URL, not object storage"),
+    ],
+    ids=["file-uri", "http"],
+)
+def test_hostile_source_through_airflow(emu, lidar, inputs, dagbag, capfd, source, message):
+    before = tree_digest(inputs)
+    run_, tis = run_dag(
+        dagbag.get_dag("xtreme1_test_upload_one_task"),
+        conf={"source": source(inputs), "dataset_name": lidar["name"], "dataset_type": "LIDAR_FUSION"},
+    )
+    out, err = capfd.readouterr()
+    assert run_.state == "failed" and tis["upload"].state == "failed" and message in out + err
+    assert_nothing_started(emu)
+    assert tree_digest(inputs) == before
