@@ -275,24 +275,29 @@ def current_user() -> ApiCall[dict[str, Any]]:
     return ApiCall("GET", "/user/logged", parse=_record)
 
 
-DATASET_NAME_MAX_CHARS = 255  # dataset.name is varchar(255); a longer name fails the insert with HTTP 500
-
-
-def check_dataset_name_length(name: str, argument: str = "name") -> str:
-    """Refuse a dataset name the server's column cannot hold, before any request is sent."""
-    if len(str(name)) > DATASET_NAME_MAX_CHARS:
+def check_dataset_name(name: Any, argument: str = "name") -> str:
+    """A dataset name the server can store and export: 1 to 255 characters (``dataset.name`` is a
+    ``varchar(255)``), no control characters, no ``/`` or ``\\`` (the export's file and top folder are
+    named after the dataset)."""
+    text = "" if name is None else str(name)
+    if not text.strip():
+        raise ValueError(f"{argument} must not be empty.")
+    if len(text) > 255:
         raise ValueError(
-            f"{argument} is {len(str(name))} characters long; Xtreme1 stores dataset names in a "
-            f"varchar({DATASET_NAME_MAX_CHARS}) column, so at most {DATASET_NAME_MAX_CHARS} are allowed"
+            f"{argument} is {len(text)} characters long; Xtreme1 stores dataset names in a varchar(255) "
+            "column, so at most 255 are allowed."
         )
-    return name
+    bad = next((ch for ch in text if ord(ch) < 32 or ord(ch) == 127 or ch in "/\\"), None)
+    if bad is not None:
+        raise ValueError(
+            f"{argument} {text!r} contains {bad!r}: dataset names may hold no control characters, '/' or "
+            "'\\' (exports are files named after the dataset)."
+        )
+    return text
 
 
 def create_dataset(name: str, dataset_type: str, description: str | None = None) -> ApiCall[dict[str, Any]]:
-    if not name or not str(name).strip():
-        raise ValueError("name must not be empty")
-    check_dataset_name_length(name)
-    body = {"name": name, "type": _choice(dataset_type, DATASET_TYPES, "dataset_type")}
+    body = {"name": check_dataset_name(name), "type": _choice(dataset_type, DATASET_TYPES, "dataset_type")}
     if description is not None:
         body["description"] = description
     return ApiCall("POST", "/dataset/create", json=body, idempotent=False, parse=_record)

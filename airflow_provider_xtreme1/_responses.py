@@ -14,6 +14,7 @@ import logging
 import random
 import re
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -207,6 +208,50 @@ def transport_failure(call: ApiCall[Any], phase: str, detail: str) -> Xtreme1Tra
             message += MAY_HAVE_ACTED
     error = error_class(message)
     error.retryable = retryable  # type: ignore[attr-defined]
+    return error
+
+
+#: HTTP statuses that redirect; API calls never follow them.
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def redirect_refusal(call: ApiCall[Any], status: int, location: str | None) -> Xtreme1TransportError:
+    """The error for an API answer that redirects: following it would send the API token (and, for a
+    start call, its body) to wherever ``Location`` points, and trust that host's answer.
+
+    The message names the target's scheme, host and path, never its query string (it may be signed).
+    """
+    parts = urllib.parse.urlsplit(str(location or ""))
+    if parts.hostname:
+        port = f":{parts.port}" if parts.port else ""
+        target = f"{parts.scheme}://{parts.hostname}{port}{parts.path} (host {parts.hostname})"
+    elif location:
+        target = f"{parts.path} on the same host"
+    else:
+        target = "nowhere (no Location header)"
+    error = Xtreme1TransportError(
+        f"Xtreme1 {call.endpoint}: the API answered HTTP {status}, redirecting to {target}. API requests "
+        "do not follow redirects: the API token and the request would go to that address and its answer "
+        "would be trusted. Set the connection's host to the Xtreme1 URL that answers directly.",
+        status=status,
+    )
+    error.retryable = False  # type: ignore[attr-defined]
+    return error
+
+
+def scrub_secret(error: BaseException, secret: str | None) -> BaseException:
+    """Remove every exact occurrence of ``secret`` (the API token) from ``error``'s message and text
+    attributes: a server may echo the token in words no pattern of :func:`redact` recognises."""
+    if not secret or len(secret) < 4:
+        return error
+
+    def clean(value: Any) -> Any:
+        return value.replace(secret, "***") if isinstance(value, str) and secret in value else value
+
+    error.args = tuple(clean(arg) for arg in error.args)
+    for name, value in list(vars(error).items()):
+        if isinstance(value, str) and secret in value:
+            setattr(error, name, clean(value))
     return error
 
 

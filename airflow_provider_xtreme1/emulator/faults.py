@@ -57,6 +57,8 @@ class Fault:
     :param body: response body for ``status`` faults (default: nginx page).
     :param content_type: content type for a custom ``body``.
     :param retry_after: ``Retry-After`` header value (sent with any status when given).
+    :param location: ``Location`` header value (sent with any status when given), e.g. a ``status``
+        fault with ``status=307`` redirecting to another host.
     :param delay: seconds to sleep for ``delay`` faults, and to hold the answer for ``stall_answer``.
     :param code: envelope ``code`` for ``envelope`` faults.
     :param message: envelope ``message`` for ``envelope`` faults.
@@ -73,6 +75,7 @@ class Fault:
     body: str | None = None
     content_type: str | None = None
     retry_after: int | float | str | None = None
+    location: str | None = None
     delay: float = 0.0
     code: str = "UNKNOWN"
     message: str = "Unknown error"

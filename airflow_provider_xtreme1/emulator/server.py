@@ -69,7 +69,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self._dispatch()
+        with self.emu._busy():
+            self._dispatch()
 
     do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
 
@@ -230,6 +231,8 @@ class Handler(BaseHTTPRequestHandler):
             headers: dict[str, str] = {}
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
+            if fault.location is not None:
+                headers["Location"] = fault.location
             if fault.kind == "status":
                 status = fault.status or 502
                 if fault.body is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_xtreme1._api import check_dataset_name_length
+from airflow_provider_xtreme1._api import check_dataset_name
 from airflow_provider_xtreme1.collation import same_name
 from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1ApiError, Xtreme1ConfigError
 from airflow_provider_xtreme1.layout import normalize_dataset_type
@@ -41,10 +41,7 @@ class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
 
     def execute(self, context: Context) -> int:
         dataset_type = normalize_dataset_type(self.dataset_type)
-        name = str(self.name or "")
-        if not name.strip():
-            raise ValueError("name must not be empty: give the Xtreme1 dataset's name.")
-        check_dataset_name_length(name)
+        name = check_dataset_name(self.name)
         dataset = self.hook.find_dataset_by_name(name) or self._create(name, dataset_type)
         if dataset.get("type") != dataset_type:
             spelling = (

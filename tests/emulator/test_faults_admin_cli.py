@@ -94,7 +94,7 @@ def test_stall_faults_freeze_jobs(emu, api):
     stuck = api.upload(ds, payload)
     fine = api.upload(ds, make_zip({"image_0/b.png": image_bytes()}))
     assert api.wait_upload(fine)[0]["status"] == "PARSE_COMPLETED"
-    time.sleep(0.3)
+    api.emu.wait_jobs()  # the job returned: what it left now stays
     assert api.upload_record(stuck)["status"] == "DOWNLOAD_COMPLETED"
     frozen = api.data(api.get("/data/export", datasetId=ds))
     done = api.wait_export(api.data(api.get("/data/export", datasetId=ds)))
@@ -105,7 +105,7 @@ def test_stall_faults_freeze_jobs(emu, api):
     )
     emu.inject(Fault(path=r"^/api/data/upload$", kind="stall"))
     again = api.upload(ds, make_zip({"image_0/c.png": image_bytes()}))
-    time.sleep(0.3)
+    api.emu.wait_jobs()  # the job returned: what it left now stays
     assert api.upload_record(again)["status"] == "DOWNLOADING"
 
 

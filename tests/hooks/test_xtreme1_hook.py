@@ -112,9 +112,10 @@ def wait_for(x1: Twin, kind: str, ids: list[str], done: set[str], dataset_id: in
     raise AssertionError(f"{kind} {ids} not finished: {records}")
 
 
-def settled_count(emu, path: str, wait: float = 0.6) -> int:
-    """Requests to ``path`` once slow ones ended (the emulator logs a request when it answers)."""
-    time.sleep(wait)
+def settled_count(emu, path: str) -> int:
+    """Requests to ``path`` once the emulator handles none (it logs a request when it answers, so a
+    delayed one shows up late)."""
+    emu.wait_idle()
     return len(requests_to(emu, path))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -146,7 +145,7 @@ def test_model_run_start_fault(emu, lidar, fault, outcome):
         return
     result = op.execute(context())
     assert result["status"] == "SUCCESS"
-    time.sleep(0.3 if fault.kind == "delay" else 0)  # the late answer is logged when it is sent
+    emu.wait_idle()  # the late answer is logged when it is sent
     posts = requests_to(emu, "POST", "/model/modelRun")
     assert len(posts) == (1 if fault.kind == "delay" else 2)
     assert [p["status"] for p in posts][-1] == 200
@@ -352,6 +351,21 @@ def uploaded(emu, lidar, tmp_path) -> str:
     return target["accessUrl"]
 
 
+def run_until_stalled(op: Any, ctx: dict[str, Any], deferrable: bool, message: str) -> None:
+    """The task stalls: a sync task while waiting; a deferrable one defers first (asserted on its own,
+    so a task that stalls without deferring fails) and the stall comes from its trigger's event."""
+    if not deferrable:
+        with pytest.raises(Xtreme1JobStalledError, match=message):
+            op.execute(ctx)
+        return
+    from airflow.sdk.exceptions import TaskDeferred
+
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(ctx)
+    with pytest.raises(Xtreme1JobStalledError, match=message):
+        resume(op, ctx, deferred.value)
+
+
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferrable"])
 @pytest.mark.parametrize("stall_at", ["UNSTARTED", "DOWNLOAD_COMPLETED"])
 def test_stalled_import(emu, lidar, uploaded, fast_retries, stall_at, deferrable):
@@ -366,15 +380,7 @@ def test_stalled_import(emu, lidar, uploaded, fast_retries, stall_at, deferrable
         deferrable=deferrable,
     )
     ctx = context()
-    with pytest.raises(Xtreme1JobStalledError, match=rf"stalled at {stall_at}: no progress"):
-        if deferrable:
-            from airflow.sdk.exceptions import TaskDeferred
-
-            with pytest.raises(TaskDeferred) as deferred:
-                op.execute(ctx)
-            resume(op, ctx, deferred.value)
-        else:
-            op.execute(ctx)
+    run_until_stalled(op, ctx, deferrable, rf"stalled at {stall_at}: no progress")
     assert ctx["ti"].xcom["serial_numbers"], "the serial was pushed before waiting"
 
 
@@ -383,15 +389,7 @@ def test_stalled_export(emu, lidar, tmp_path, fast_retries, deferrable):
     emu.inject(Fault(path=r"^/api/data/export$", kind="stall"))
     op = export_op(lidar["id"], tmp_path / "gt.zip", stall_timeout=0.4, deferrable=deferrable)
     ctx = context()
-    with pytest.raises(Xtreme1JobStalledError, match=r"export \d+ stalled at GENERATING"):
-        if deferrable:
-            from airflow.sdk.exceptions import TaskDeferred
-
-            with pytest.raises(TaskDeferred) as deferred:
-                op.execute(ctx)
-            resume(op, ctx, deferred.value)
-        else:
-            op.execute(ctx)
+    run_until_stalled(op, ctx, deferrable, r"export \d+ stalled at GENERATING")
     assert not list(tmp_path.iterdir())
 
 
