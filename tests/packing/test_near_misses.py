@@ -128,8 +128,8 @@ NEAR_MISSES = [
         "nested-in-sensor-folder",
         "LIDAR_BASIC",
         {**LIDAR, "lidar_point_cloud_0/more/0003.pcd": PCD},
-        "ds/lidar_point_cloud_0/more/: the server does not read the 1 file(s) here (0003.pcd); folders inside "
-        "lidar_point_cloud_0/ are not read: move the files up into ds/lidar_point_cloud_0/",
+        "ds/lidar_point_cloud_0/more/: the server does not read the 1 file(s) here (0003.pcd); "
+        "folders inside lidar_point_cloud_0/ are not read: move the files up into ds/lidar_point_cloud_0/",
     ),
     (
         "scene-one-level-too-deep",
