@@ -63,7 +63,7 @@ def reachable_url(file_url: str, api_base_url: str) -> str:
     """
     parts = urlsplit(file_url)
     api = urlsplit(api_base_url)
-    if not parts.path.startswith(BUCKET_PATH) or parts.netloc == api.netloc:
+    if not api.netloc or not parts.path.startswith(BUCKET_PATH) or parts.netloc == api.netloc:
         return file_url
     root = api.path[: -len(API_PREFIX)] if api.path.endswith(API_PREFIX) else api.path.rstrip("/")
     return urlunsplit((api.scheme, api.netloc, f"{root}/minio{parts.path}", parts.query, ""))

@@ -126,3 +126,4 @@ def test_reachable_url():
     )
     lake = "https://lake.example/bucket/s.zip?sig=1"
     assert reachable_url(lake, "https://x1.example:8190/api") == lake
+    assert reachable_url(internal, "") == internal  # source="URL": the URL as given

@@ -43,3 +43,16 @@ def test_ingest_dag_imports_the_folder(emu, ingest, tmp_path, deferrable):
     assert written["bytes"] > 0 and written["etag"] and written["warnings"] == []
     looks = [r for r in emu.storage_log if r["method"] == "GET" and r["headers"].get("Range") == "bytes=0-0"]
     assert looks and looks[-1]["status"] == 206
+    assert rendered(run, "import_dataset")["expected_object"] == {
+        k: written[k] for k in ("bytes", "etag", "md5")
+    }
+
+
+def rendered(run, task_id: str) -> dict:
+    """The rendered template fields of a task (stored in the DB, shown in the UI)."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.query(RenderedTaskInstanceFields).filter_by(run_id=run.run_id, task_id=task_id).one()
+        return dict(row.rendered_fields)
