@@ -249,11 +249,16 @@ class StorageFront:
             if presigned:
                 try:
                     self.signer.check(method, key, h.headers.get("Host") or "", query)
-                except StorageError:
+                except StorageError as first:
                     # nginx's /minio/ proxy hands MinIO the Host minio:9000, which the server signs
                     # URLs for (deploy/nginx/conf.d/default.conf; J:adapter/port/minio/MinioService.java),
                     # so an accessUrl fetched through /minio/ verifies too.
-                    self.signer.check(method, key, INTERNAL_HOST, query)
+                    if first.code != "SignatureDoesNotMatch":
+                        raise
+                    try:
+                        self.signer.check(method, key, INTERNAL_HOST, query)
+                    except StorageError as second:
+                        raise (first if second.code == "SignatureDoesNotMatch" else second) from None
             elif method not in ("GET", "HEAD") or h.headers.get("Authorization") is not None:
                 raise StorageError(403, "AccessDenied", "Access Denied.")
             if method == "PUT":
