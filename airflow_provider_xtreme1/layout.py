@@ -263,6 +263,7 @@ class LayoutChecker:
     :param strict_names: unsafe names are errors (our own packages) rather than warnings (user archives).
     :param allow_unread: files and folders the server would not read (or would read and then lose) are
         warnings instead of errors.
+    :param results_ignored: the import will not set ``resultType``, so ``result/`` files are not read.
     """
 
     def __init__(
@@ -276,8 +277,10 @@ class LayoutChecker:
         read_content: bool = False,
         strict_names: bool = True,
         allow_unread: bool = False,
+        results_ignored: bool = False,
     ):
         self.root = root
+        self.results_ignored = results_ignored
         self.type = dataset_type
         self.p = problems
         self.where = where
@@ -536,7 +539,13 @@ class LayoutChecker:
                     f"{folder.rel}/: {len(extra)} file(s) match no {'point cloud' if lidar else 'image'} "
                     f"by base name and will be ignored: {examples([bases[b].name for b in extra])}",
                 )
-        if result is not None:
+        if result is not None and self.results_ignored:
+            self._skip(
+                result,
+                result.files,
+                "result/ is only read when the import sets result_type (GROUND_TRUTH or MODEL_RUN)",
+            )
+        elif result is not None:
             results = self._sensor_folder(result, "result")
             extra = sorted((b for b in results if b not in names), key=natural_key)
             if extra:

@@ -69,6 +69,7 @@ def validate_dataset_folder(
     *,
     with_results: bool = False,
     allow_unread_files: bool = False,
+    results_ignored: bool = False,
 ) -> LayoutReport:
     """Check a folder against the layout Xtreme1 imports for ``dataset_type``, as the server would see it.
 
@@ -90,6 +91,8 @@ def validate_dataset_folder(
         ``result/`` files are errors; by default they are warnings, since the server ignores ``result/``
         without ``resultType``.
     :param allow_unread_files: Optional. Report files the server would not read as warnings, not errors.
+    :param results_ignored: Optional. The import will not set ``resultType``: ``result/`` files are then
+        files the server does not read.
     :return: a :class:`~airflow_provider_xtreme1.layout.LayoutReport`; call ``raise_for_errors()`` on it.
     :raises ValueError: for an unknown dataset type.
     """
@@ -115,6 +118,7 @@ def validate_dataset_folder(
             read_content=True,
             strict_names=True,
             allow_unread=allow_unread_files,
+            results_ignored=results_ignored,
         )
         report.items, report.scenes = checker.run()
     problems.finish()
@@ -291,6 +295,7 @@ def plan_zip(
     report: LayoutReport | None = None,
     with_results: bool = False,
     allow_unread_files: bool = False,
+    results_ignored: bool = False,
 ) -> ZipPlan:
     """Validate ``folder`` and plan a stored ZIP64-capable archive of it, under a top folder of its name.
 
@@ -300,13 +305,18 @@ def plan_zip(
         second scan (``with_results`` and ``allow_unread_files`` are then those of the report).
     :param with_results: Optional. The import will set ``resultType`` (see :func:`validate_dataset_folder`).
     :param allow_unread_files: Optional. Files the server would not read are warnings, not errors.
+    :param results_ignored: Optional. The import will not set ``resultType`` (``result/`` is not read).
     :return: a :class:`ZipPlan` whose ``size`` is the exact archive length.
     :raises Xtreme1ValidationError: when the folder breaks the layout rules.
     """
     path = Path(folder).expanduser().absolute()
     if report is None:
         report = validate_dataset_folder(
-            path, dataset_type, with_results=with_results, allow_unread_files=allow_unread_files
+            path,
+            dataset_type,
+            with_results=with_results,
+            allow_unread_files=allow_unread_files,
+            results_ignored=results_ignored,
         )
     elif report.folder != str(path) or report.dataset_type != normalize_dataset_type(dataset_type):
         raise ValueError(
@@ -490,6 +500,7 @@ def check_archive(
     *,
     with_results: bool = False,
     allow_unread_files: bool = False,
+    results_ignored: bool = False,
 ) -> ArchiveReport:
     """Inspect an archive before uploading it, reading only its directory (never the whole file).
 
@@ -503,6 +514,7 @@ def check_archive(
     :param dataset_type: Optional. ``IMAGE``, ``LIDAR_FUSION``, ``LIDAR_BASIC`` or ``TEXT``.
     :param with_results: Optional. The import will set ``resultType`` (``result/`` problems are errors).
     :param allow_unread_files: Optional. Entries the server would not read are warnings, not errors.
+    :param results_ignored: Optional. The import will not set ``resultType`` (``result/`` is not read).
     :return: an :class:`ArchiveReport`; call ``raise_for_errors()`` on it.
     """
     archive = Path(path).expanduser().absolute()
@@ -540,6 +552,7 @@ def check_archive(
                 read_content=False,
                 strict_names=False,
                 allow_unread=allow_unread_files,
+                results_ignored=results_ignored,
             )
             report.items, report.scenes = checker.run()
     problems.finish()

@@ -65,7 +65,7 @@ def resolve_source(
     source: Any,
     dataset_type: str | None,
     *,
-    with_results: bool = False,
+    with_results: bool | None = None,
     allow_unread_files: bool = False,
 ) -> tuple[Any, list[str]]:
     """Turn what the user gave into something the transfer module can send, checking it first.
@@ -73,12 +73,18 @@ def resolve_source(
     A local folder is validated and planned as a stored zip of exact length (streamed, no temp file);
     a local archive is checked (a real, complete zip or tar, no entries escaping its folder); a URI
     such as ``s3://bucket/set.zip`` or an ``ObjectStoragePath`` is streamed from object storage.
-    Files the server would not read fail the check unless ``allow_unread_files`` is set.
+    Files the server would not read fail the check unless ``allow_unread_files`` is set;
+    ``with_results`` says whether the import will set ``resultType`` (``None``: not known here).
 
     :return: the source to send, and the warnings of the layout check.
     """
     from airflow_provider_xtreme1.packing import check_archive, plan_zip
 
+    checks = {
+        "with_results": bool(with_results),
+        "results_ignored": with_results is False,
+        "allow_unread_files": allow_unread_files,
+    }
     if isinstance(source, (str, os.PathLike)) and "://" not in str(source):
         path = Path(source)
         if path.is_dir():
@@ -86,13 +92,9 @@ def resolve_source(
                 raise Xtreme1ConfigError(
                     f"{path} is a folder: give dataset_type (or dataset_id) so it can be checked and packed."
                 )
-            plan = plan_zip(
-                path, dataset_type, with_results=with_results, allow_unread_files=allow_unread_files
-            )
+            plan = plan_zip(path, dataset_type, **checks)
             return plan, list(plan.report.warnings)
-        report = check_archive(
-            path, dataset_type, with_results=with_results, allow_unread_files=allow_unread_files
-        )
+        report = check_archive(path, dataset_type, **checks)
         report.raise_for_errors()
         return path, list(report.warnings)
     if isinstance(source, str):
@@ -492,7 +494,8 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         :class:`Xtreme1PutArchiveOperator`; about 600 MB/s at most when on).
     :param allow_unread_files: upload even when the server would not read some files of the folder or
         archive; they are then logged and returned as ``layout_warnings``. By default they fail the task
-        before anything is sent. With ``result_type`` set, problems in ``result/`` files are errors too.
+        before anything is sent. With ``result_type`` set, problems in ``result/`` files are errors too;
+        without it the server ignores ``result/``, so ``result/`` files count as not read.
 
     The import and wait arguments are those of :class:`Xtreme1ImportDatasetOperator` (except
     ``file_url`` and ``source``, which this task fills in itself).

@@ -249,6 +249,16 @@ def test_archive_near_misses_and_macosx(tmp_path: Path):
     assert check_archive(path, "LIDAR_BASIC", allow_unread_files=True).errors == []
 
 
+def test_results_the_import_ignores(tmp_path: Path):
+    folder = write_tree(tmp_path / "ds", {**LIDAR, "result/0001.json": '{"objects": []}'})
+    assert validate_dataset_folder(folder, "LIDAR_BASIC").errors == []  # resultType not known: warnings
+    errors = validate_dataset_folder(folder, "LIDAR_BASIC", results_ignored=True).errors
+    assert errors == [
+        "ds/result/: the server does not read the 1 file(s) here (0001.json); result/ is only read when "
+        "the import sets result_type (GROUND_TRUTH or MODEL_RUN)"
+    ]
+
+
 def test_plan_zip_takes_the_opt_in(tmp_path: Path):
     folder = write_tree(tmp_path / "ds", {**LIDAR, "notes.txt": "x"})
     with pytest.raises(Exception, match=r"ds/: the server does not read the 1 file\(s\) here \(notes\.txt\)"):

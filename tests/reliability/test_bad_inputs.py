@@ -59,7 +59,7 @@ def upload(world: World, source: Any, **kwargs: Any) -> Xtreme1UploadDatasetOper
 
 
 def lidar_folder(world: World, name: str = "drive") -> Path:
-    return make_sample_dataset(world.inputs / name, "LIDAR_FUSION", items=1)
+    return make_sample_dataset(world.inputs / name, "LIDAR_FUSION", items=1, with_results=False)
 
 
 def zip_of(path: Path, entries: dict[str, bytes]) -> Path:
@@ -109,7 +109,9 @@ def unsafe_names(world: World) -> Path:
 
 def near_miss(world: World, name: str, *moves: tuple[str, str], scenes: int = 0) -> Path:
     """A sample LIDAR_FUSION folder with some of its paths renamed (``(old, new)`` pairs)."""
-    folder = make_sample_dataset(world.inputs / name, "LIDAR_FUSION", items=2, scenes=scenes)
+    folder = make_sample_dataset(
+        world.inputs / name, "LIDAR_FUSION", items=2, scenes=scenes, with_results=False
+    )
     for old, new in moves:
         (folder / new).parent.mkdir(parents=True, exist_ok=True)
         (folder / old).rename(folder / new)
@@ -300,6 +302,13 @@ ROWS = [
         Xtreme1ValidationError,
         r"stray/: the server does not read the 2 file\(s\) here \(000009\.pcd, README\.md\); files next to "
         r"the sensor folders are not read; move them into lidar_point_cloud_0/",
+    ),
+    Row(
+        "results without result_type",
+        lambda w: upload(w, make_sample_dataset(w.inputs / "gt", "LIDAR_FUSION", items=1)),
+        Xtreme1ValidationError,
+        r"gt/result/: the server does not read the 1 file\(s\) here \(000001\.json\); result/ is only read "
+        r"when the import sets result_type",
     ),
     Row(
         "near miss through PutArchive",
