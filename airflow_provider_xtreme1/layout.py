@@ -570,6 +570,16 @@ class LayoutChecker:
         for f in folder.files:
             ext = ext_of(f.name)
             problem = self._type_problem(kind, ext, folder.name)
+            if is_os_metadata(f.name):
+                if problem is None:  # ._0001.pcd passes the server's suffix test: it becomes an item
+                    self.p.error(
+                        "os file",
+                        f"{f.rel}: a macOS resource-fork file; the server would import it as data item "
+                        f"'{base_name(f.name)}'; delete the ._* files before archiving",
+                    )
+                else:
+                    self._os_files.append(f.rel)
+                continue
             if problem:
                 self.p.add(severe, "file type", f"{f.rel}: {problem}{note}")
                 continue

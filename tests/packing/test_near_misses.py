@@ -259,6 +259,20 @@ def test_results_the_import_ignores(tmp_path: Path):
     ]
 
 
+def test_os_files_in_an_archive(tmp_path: Path):
+    path = tmp_path / "mac.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("set/lidar_point_cloud_0/0001.pcd", PCD)
+        zf.writestr("set/lidar_point_cloud_0/.DS_Store", b"x")  # not a .pcd: the server passes it by
+        zf.writestr("set/lidar_point_cloud_0/._0001.pcd", b"x")  # a .pcd: the server makes it an item
+    report = check_archive(path, "LIDAR_BASIC")
+    assert report.errors == [
+        "set/lidar_point_cloud_0/._0001.pcd: a macOS resource-fork file; the server would import it as "
+        "data item '._0001'; delete the ._* files before archiving"
+    ]
+    assert any("set/lidar_point_cloud_0/.DS_Store" in w for w in report.warnings)
+
+
 def test_plan_zip_takes_the_opt_in(tmp_path: Path):
     folder = write_tree(tmp_path / "ds", {**LIDAR, "notes.txt": "x"})
     with pytest.raises(Exception, match=r"ds/: the server does not read the 1 file\(s\) here \(notes\.txt\)"):
