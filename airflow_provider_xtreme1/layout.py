@@ -5,35 +5,38 @@ a sensor folder of the dataset type (``lidar_point_cloud_<digit>`` for LiDAR, ``
 a data parent named ``scene_*`` becomes a SCENE; TEXT reads ``*.json`` files in folders named ``text``.
 Whatever does not fit is silently skipped by the server, so this module reports it before an upload.
 
+What is read inside the files is checked by :mod:`airflow_provider_xtreme1.layout_content`; the names
+near misses should have come from :mod:`airflow_provider_xtreme1.layout_hints`.
+
 The same rules serve a folder on disk (:mod:`airflow_provider_xtreme1.packing` builds the tree with
 ``os.scandir`` and lets the rules read file contents) and an archive's entry list (names only).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
+from airflow_provider_xtreme1.layout_content import RESULT_OBJECT_TYPES as RESULT_OBJECT_TYPES
+from airflow_provider_xtreme1.layout_content import TEXT_ROLES as TEXT_ROLES
+from airflow_provider_xtreme1.layout_content import ContentChecks, examples
+from airflow_provider_xtreme1.layout_content import sniff_image as sniff_image
+from airflow_provider_xtreme1.layout_hints import export_problem, file_home, is_os_metadata, suggest_folder
 
 DATASET_TYPES = ("IMAGE", "LIDAR_FUSION", "LIDAR_BASIC", "TEXT")
 LIDAR_TYPES = frozenset({"LIDAR_FUSION", "LIDAR_BASIC"})
 
 #: Image suffixes the server both accepts (MIME gate) and can decode (JDK ImageIO).
 IMAGE_EXTS = frozenset({"jpg", "jpeg", "png", "bmp", "tif", "tiff"})
-#: Object types ``handleDataResult`` keeps; any other object is dropped with a message.
-RESULT_OBJECT_TYPES = frozenset(
-    {"3D_BOX", "2D_BOX", "2D_RECT", "BOUNDING_BOX", "POLYLINE", "POLYGON", "3D_SEGMENT_POINTS"}
-)
-TEXT_ROLES = frozenset({"prompter", "assistant"})
 #: The server looks for ``text`` folders at most this many levels below the extraction folder.
 TEXT_MAX_DEPTH = 10
 
-LIDAR_SENSOR_RE = re.compile(r"lidar_point_cloud_\d", re.IGNORECASE)
-IMAGE_SENSOR_RE = re.compile(r"image_\d", re.IGNORECASE)
+# Java's ``\d`` is ASCII-only (PointCloudUploadUseCase / ImageUploadUseCase match lower-cased names).
+LIDAR_SENSOR_RE = re.compile(r"lidar_point_cloud_[0-9]", re.IGNORECASE)
+IMAGE_SENSOR_RE = re.compile(r"image_[0-9]", re.IGNORECASE)
 SAFE_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
 _NATURAL_SPLIT = re.compile(r"(\d+)")
 
@@ -53,7 +56,6 @@ _SENSOR_LABEL = {
     "TEXT": "text",
 }
 _MAX_LISTED = 25  # messages per category before the rest is summed up
-_MAX_EXAMPLES = 10  # names quoted inside one aggregated message
 
 
 def normalize_dataset_type(dataset_type: object) -> str:
@@ -83,21 +85,6 @@ def base_name(name: str) -> str:
     """File name up to the last dot: the data name the server derives from a file."""
     dot = name.rfind(".")
     return name[:dot] if dot > 0 else name
-
-
-def sniff_image(head: bytes) -> str | None:
-    """Image format named by the first bytes of a file, or ``None`` when it is no image we know."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"BM"):
-        return "bmp"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tiff"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return None
 
 
 # ------------------------------------------------------------------------------------------------- tree
@@ -166,11 +153,6 @@ class Problems:
             if count > _MAX_LISTED:
                 target = self.errors if is_error else self.warnings
                 target.append(f"... and {count - _MAX_LISTED} more problem(s) of the kind '{category}'")
-
-
-def examples(names: list[str]) -> str:
-    shown = ", ".join(names[:_MAX_EXAMPLES])
-    return shown + (f" (and {len(names) - _MAX_EXAMPLES} more)" if len(names) > _MAX_EXAMPLES else "")
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -249,10 +231,7 @@ def _stray_data_files(node: DirNode, dataset_type: str) -> int:
     return sum(1 for f in node.files if ext_of(f.name) in wanted)
 
 
-_STRAY_KIND = {"LIDAR_FUSION": "point-cloud", "LIDAR_BASIC": "point-cloud", "IMAGE": "image", "TEXT": "JSON"}
-
-
-class LayoutChecker:
+class LayoutChecker(ContentChecks):
     """Apply §5 to a tree.
 
     :param root: the extraction folder (its children are the archive's top-level entries).
@@ -262,6 +241,9 @@ class LayoutChecker:
         are errors then, warnings otherwise.
     :param read_content: open files (folder on disk) to check images, PCD headers and JSON.
     :param strict_names: unsafe names are errors (our own packages) rather than warnings (user archives).
+    :param allow_unread: files and folders the server would not read (or would read and then lose) are
+        warnings instead of errors.
+    :param results_ignored: the import will not set ``resultType``, so ``result/`` files are not read.
     """
 
     def __init__(
@@ -274,17 +256,22 @@ class LayoutChecker:
         with_results: bool = False,
         read_content: bool = False,
         strict_names: bool = True,
+        allow_unread: bool = False,
+        results_ignored: bool = False,
     ):
         self.root = root
+        self.results_ignored = results_ignored
         self.type = dataset_type
         self.p = problems
         self.where = where
         self.with_results = with_results
         self.read_content = read_content
         self.strict_names = strict_names
+        self.allow_unread = allow_unread
         self.items = 0
         self.scenes = 0
-        self._ignored: list[str] = []
+        self._unread: list[tuple[DirNode, list[str], str]] = []
+        self._os_files: list[str] = []
         self._root_names: dict[str, str] = {}
         self._scene_names: dict[str, str] = {}
 
@@ -295,13 +282,54 @@ class LayoutChecker:
             self._check_text()
         else:
             self._check_sensor_layout()
-        if self._ignored:
+        for folder, names, hint in self._unread:
+            where = f"{folder.rel}/" if folder.rel else "the top level"
+            self._lost(
+                "unread",
+                f"{where}: the server does not read the {len(names)} file(s) here "
+                f"({examples(names)}); {hint}",
+            )
+        if self._os_files:
             self.p.warning(
-                "ignored",
-                f"{len(self._ignored)} file(s) lie outside the folders the server reads for a {self.type} "
-                f"dataset and will be ignored: {examples(self._ignored)}",
+                "os files",
+                f"{len(self._os_files)} operating-system file(s) are not read by the server: "
+                f"{examples(self._os_files)}",
             )
         return self.items, self.scenes
+
+    # -- what the server skips ------------------------------------------------------------------------------
+
+    def _lost(self, category: str, message: str) -> None:
+        """Data the server would silently skip or lose: an error unless the user allowed it."""
+        self.p.add(not self.allow_unread, category, message)
+
+    def _skip(self, folder: DirNode, files: list[FileNode], hint: str) -> None:
+        """Record files of ``folder`` the server does not read (operating-system files aside)."""
+        names = []
+        for f in files:
+            if is_os_metadata(f.name):
+                self._os_files.append(f.rel)
+            else:
+                names.append(f.name)
+        if names:
+            self._unread.append((folder, names, hint))
+
+    def _hint(self, node: DirNode, sensor: DirNode | None) -> str:
+        """What to do about unread files in ``node`` (``sensor``: the sensor folder it lies in, if any)."""
+        if sensor is not None:
+            return f"folders inside {sensor.name}/ are not read: move the files up into {sensor.rel}/"
+        if node is not self.root:
+            good = suggest_folder(node.name, self.type)
+            if good and good != node.name:
+                return f"did you mean `{good}/`?"
+            if good:
+                return (
+                    f"{node.name}/ is only read inside a folder that also holds a "
+                    f"{_SENSOR_LABEL[self.type]}/ folder"
+                )
+        homes = sorted({h for f in node.files if (h := file_home(f.name, self.type))})
+        advice = f"move them into {' / '.join(homes)}" if homes else "remove them or move them"
+        return f"{advice}; {_EXPECTED_LAYOUT[self.type]}"
 
     # -- names -------------------------------------------------------------------------------------------
 
@@ -326,25 +354,42 @@ class LayoutChecker:
         parents: list[DirNode] = []
         scene_like: list[DirNode] = []
         near: list[str] = []
-        stack = [self.root]
+        # (folder, the sensor folder it lies in): the server searches every folder for data parents,
+        # sensor folders included (PointCloudUploadUseCase / ImageUploadUseCase.find*ParentList).
+        stack: list[tuple[DirNode, DirNode | None]] = [(self.root, None)]
         while stack:
-            node = stack.pop()
-            consumed: set[int] = set()
+            node, sensor = stack.pop()
             if any(primary_re.fullmatch(d.name) for d in node.dirs):
                 parents.append(node)
                 consumed = self._data_parent(node)
-            else:
-                if node is not self.root and node.name.lower().startswith("scene_"):
-                    scene_like.append(node)
-                self._ignored.extend(f.rel for f in node.files)
-                self._note_stray(node, near)
-            stack.extend(d for d in reversed(node.dirs) if id(d) not in consumed)
+                for d in reversed(node.dirs):
+                    if id(d) in consumed:
+                        stack.extend((sub, d) for sub in reversed(d.dirs))
+                    else:
+                        stack.append((d, None))
+                continue
+            if node is not self.root and node.name.lower().startswith("scene_"):
+                scene_like.append(node)
+            if node.files:
+                self._skip(node, node.files, self._hint(node, sensor))
+                if _stray_data_files(node, self.type):
+                    near.append(node.rel + "/" if node.rel else "the top level")
+            stack.extend((d, sensor) for d in reversed(node.dirs))
         for node in scene_like:
-            self.p.warning(
-                "empty scene",
-                f"{node.rel}/: named like a scene but holds no {_SENSOR_LABEL[self.type]}/ folder "
-                "directly, so the server does not import it as a scene",
-            )
+            below = [p for p in parents if p.rel.startswith(node.rel + "/")]
+            if below:
+                self._lost(
+                    "scene too deep",
+                    f"{node.rel}/: named like a scene, but its {_SENSOR_LABEL[self.type]}/ folder lies in "
+                    f"{below[0].rel}/, one level too deep: the server imports those frames as root-level "
+                    f"items and creates no scene; move the contents of {below[0].rel}/ up into {node.rel}/",
+                )
+            else:
+                self.p.warning(
+                    "empty scene",
+                    f"{node.rel}/: named like a scene but holds no {_SENSOR_LABEL[self.type]}/ folder, "
+                    "so the server does not import it as a scene",
+                )
         if not parents:
             self.p.error("no sensor folder", self._no_sensor_message(near))
         elif self.items == 0:
@@ -352,18 +397,6 @@ class LayoutChecker:
                 "no data",
                 f"no data files found in the {_SENSOR_LABEL[self.type]}/ folders under {self.where}; "
                 + _EXPECTED_LAYOUT[self.type],
-            )
-
-    def _note_stray(self, node: DirNode, near: list[str]) -> None:
-        count = _stray_data_files(node, self.type)
-        if count:
-            where = node.rel + "/" if node.rel else "the top level"
-            near.append(where)
-            self.p.warning(
-                "stray data",
-                f"{where}: holds {count} {_STRAY_KIND[self.type]} file(s) the server does not read; "
-                f"they must be in a folder named exactly {_SENSOR_LABEL[self.type]}"
-                + ("" if self.type == "TEXT" else " (one digit)"),
             )
 
     def _no_sensor_message(self, near: list[str]) -> str:
@@ -383,7 +416,11 @@ class LayoutChecker:
         return message + ("" if not hints else " (" + "; ".join(hints) + ")")
 
     def _data_parent(self, node: DirNode) -> set[int]:
-        """Check one data parent; return the ids of the child folders it consumed."""
+        """Check one data parent; return the ids of the child folders it consumed.
+
+        Child folders are read by prefix, ignoring case (UploadDataUseCase ``validateFilenameByType``):
+        LiDAR ``lidar_point_cloud*``, ``camera_image*``, ``camera_config``; IMAGE ``image_*``.
+        """
         lidar = self.type in LIDAR_TYPES
         primary_re = LIDAR_SENSOR_RE if lidar else IMAGE_SENSOR_RE
         consumed: set[int] = set()
@@ -394,48 +431,62 @@ class LayoutChecker:
         cameras = 0
         for d in node.dirs:
             low = d.name.lower()
+            kind = None
             if primary_re.fullmatch(low):
-                consumed.add(id(d))
-                for base, f in self._sensor_folder(d, "pcd" if lidar else "image").items():
+                kind = "pcd" if lidar else "image"
+                for base, f in self._sensor_folder(d, kind).items():
                     names.setdefault(base, f)
             elif low == "result":
-                consumed.add(id(d))
                 result = d
             elif lidar and low.startswith("lidar_point_cloud"):
-                consumed.add(id(d))
+                kind = "pcd"
                 siblings.append((d, self._sensor_folder(d, "pcd")))
             elif lidar and low.startswith("camera_image"):
-                consumed.add(id(d))
+                kind = "camera"
                 cameras += 1
                 siblings.append((d, self._sensor_folder(d, "image")))
             elif lidar and low == "camera_config":
-                consumed.add(id(d))
+                kind = "config"
                 configs = d
+            elif not lidar and low.startswith("image_"):
+                kind = "image"
+                siblings.append((d, self._sensor_folder(d, "image")))
             elif lidar and IMAGE_SENSOR_RE.fullmatch(low):
-                consumed.add(id(d))
-                self._ignored.extend(f.rel for f in d.files)
-                self.p.warning(
-                    "misplaced folder",
-                    f"{d.rel}/: image_<digit> folders are not read in a {self.type} dataset; "
-                    "camera images belong in camera_image_<n>/",
+                self._skip(
+                    d,
+                    d.files,
+                    f"image_<digit> folders are not read in a {self.type} dataset; "
+                    f"did you mean `camera_image_{low[-1]}/`?",
                 )
             elif not lidar and LIDAR_SENSOR_RE.fullmatch(low):
-                consumed.add(id(d))
                 self.p.error(
                     "pcd in image layout",
                     f"{d.rel}/: point clouds cannot be imported into an IMAGE dataset; "
                     "use a LIDAR_FUSION or LIDAR_BASIC dataset for lidar_point_cloud_<digit>/ folders",
                 )
+            else:
+                continue
+            consumed.add(id(d))
+            problem = export_problem(d.name, kind) if kind else None
+            if problem:
+                self._lost("lost after import", f"{d.rel}/: read by the import, but {problem}")
         if configs is not None:
             siblings.append((configs, self._sensor_folder(configs, "config", cameras=cameras)))
-        self._ignored.extend(f.rel for f in node.files)
+        if node.files:
+            homes = sorted({h for f in node.files if (h := file_home(f.name, self.type))})
+            self._skip(
+                node,
+                node.files,
+                "files next to the sensor folders are not read"
+                + (f"; move them into {' / '.join(homes)}" if homes else ""),
+            )
 
         is_scene = node is not self.root and node.name.lower().startswith("scene_")
         where = node.rel + "/" if node.rel else "the top level"
         if is_scene:
             self.scenes += 1
             if node.name in self._scene_names:
-                self.p.warning(
+                self._lost(
                     "duplicate scene",
                     f"{node.rel}/: a scene named {node.name} also comes from "
                     f"{self._scene_names[node.name]}/; the server skips the second one",
@@ -451,7 +502,7 @@ class LayoutChecker:
                 )
             dupes = sorted((n for n in names if n in self._root_names), key=natural_key)
             if dupes:
-                self.p.warning(
+                self._lost(
                     "duplicate data name",
                     f"{where}: data name(s) {examples(dupes)} also appear under "
                     f"{self._root_names[dupes[0]]}; the server skips duplicates with 'Duplicate data names'",
@@ -463,16 +514,23 @@ class LayoutChecker:
         for folder, bases in siblings:
             extra = sorted((b for b in bases if b not in names), key=natural_key)
             if extra:
-                self.p.warning(
+                self._lost(
                     "unmatched file",
                     f"{folder.rel}/: {len(extra)} file(s) match no {'point cloud' if lidar else 'image'} "
                     f"by base name and will be ignored: {examples([bases[b].name for b in extra])}",
                 )
-        if result is not None:
+        if result is not None and self.results_ignored:
+            self._skip(
+                result,
+                result.files,
+                "result/ is only read when the import sets result_type (GROUND_TRUTH or MODEL_RUN)",
+            )
+        elif result is not None:
             results = self._sensor_folder(result, "result")
             extra = sorted((b for b in results if b not in names), key=natural_key)
             if extra:
-                self.p.warning(
+                self.p.add(
+                    self.with_results and not self.allow_unread,
                     "unmatched result",
                     f"{result.rel}/: {len(extra)} result file(s) match no data item and will be ignored: "
                     f"{examples([results[b].name for b in extra])}",
@@ -488,13 +546,20 @@ class LayoutChecker:
             if self.with_results or not is_result
             else " (result/ is only read when the import sets resultType)"
         )
-        for sub in folder.dirs:
-            self.p.warning("nested folder", f"{sub.rel}/: folders inside {folder.name}/ are not read")
-            self._ignored.extend(f.rel for n in sub.walk() for f in n.files)
         accepted: dict[str, FileNode] = {}
         for f in folder.files:
             ext = ext_of(f.name)
             problem = self._type_problem(kind, ext, folder.name)
+            if is_os_metadata(f.name):
+                if problem is None:  # ._0001.pcd passes the server's suffix test: it becomes an item
+                    self.p.error(
+                        "os file",
+                        f"{f.rel}: a macOS resource-fork file; the server would import it as data item "
+                        f"'{base_name(f.name)}'; delete the ._* files before archiving",
+                    )
+                else:
+                    self._os_files.append(f.rel)
+                continue
             if problem:
                 self.p.add(severe, "file type", f"{f.rel}: {problem}{note}")
                 continue
@@ -541,122 +606,6 @@ class LayoutChecker:
             return f"unsupported file type {shown} in {folder}/; expected .json"
         return None
 
-    # -- contents ----------------------------------------------------------------------------------------
-
-    def _check_content(self, f: FileNode, kind: str, severe: bool, note: str, cameras: int) -> None:
-        try:
-            if kind == "image":
-                self._check_image(f)
-            elif kind == "pcd":
-                self._check_pcd(f)
-            else:
-                with open(f.path, "rb") as fh:
-                    data = fh.read()
-                try:
-                    doc = json.loads(data)
-                except ValueError as exc:
-                    self.p.add(severe, "bad json", f"{f.rel}: not valid JSON ({exc}){note}")
-                    return
-                if kind == "config":
-                    self._check_config(f, doc, cameras)
-                elif kind == "result":
-                    self._check_result(f, doc, severe, note)
-                else:
-                    self._check_text_file(f, doc)
-        except OSError as exc:
-            self.p.error("unreadable", f"{f.rel}: cannot be read ({exc.strerror or exc})")
-
-    def _check_image(self, f: FileNode) -> None:
-        with open(f.path, "rb") as fh:
-            found = sniff_image(fh.read(16))
-        if found == "webp":
-            self.p.error(
-                "webp", f"{f.rel}: is a WebP image; the server cannot decode WebP, convert it to .png/.jpg"
-            )
-        elif found is None:
-            self.p.error(
-                "not an image",
-                f"{f.rel}: is not a JPEG/PNG/BMP/TIFF image; the server silently drops undecodable images "
-                "together with the other items of their batch of 5",
-            )
-
-    def _check_pcd(self, f: FileNode) -> None:
-        with open(f.path, "rb") as fh:
-            head = fh.read(4096)
-        keys = set()
-        for line in head.split(b"\n"):
-            words = line.split()
-            if words and not words[0].startswith(b"#"):
-                keys.add(words[0].upper())
-                if words[0].upper() == b"DATA":
-                    break
-        missing = [k.decode() for k in (b"VERSION", b"FIELDS", b"POINTS", b"DATA") if k not in keys]
-        if missing:
-            self.p.error("not a pcd", f"{f.rel}: not a PCD point cloud (header lacks {', '.join(missing)})")
-
-    def _check_config(self, f: FileNode, doc: object, cameras: int) -> None:
-        if not isinstance(doc, list):
-            self.p.error(
-                "camera config",
-                f"{f.rel}: camera_config must be a JSON array with one object per camera_image_<n> folder, "
-                f"found a JSON {type(doc).__name__}",
-            )
-            return
-        for i, cam in enumerate(doc):
-            internal = (
-                cam.get("cameraInternal", cam.get("camera_internal")) if isinstance(cam, dict) else None
-            )
-            external = (
-                cam.get("cameraExternal", cam.get("camera_external")) if isinstance(cam, dict) else None
-            )
-            if not isinstance(internal, dict) or not {"fx", "fy", "cx", "cy"} <= internal.keys():
-                self.p.warning(
-                    "camera config", f"{f.rel}: camera #{i} lacks cameraInternal {{fx, fy, cx, cy}}"
-                )
-            if not (isinstance(external, list) and len(external) == 16):
-                self.p.warning("camera config", f"{f.rel}: camera #{i} lacks cameraExternal (16 numbers)")
-        if len(doc) < cameras:
-            self.p.warning(
-                "camera config",
-                f"{f.rel}: describes {len(doc)} camera(s) but there are {cameras} camera_image folders",
-            )
-
-    def _check_result(self, f: FileNode, doc: object, severe: bool, note: str) -> None:
-        if isinstance(doc, dict) and "objects" not in doc and "result" in doc:
-            self.p.add(
-                severe,
-                "result format",
-                f'{f.rel}: the older {{"result": {{"objects": ...}}}} format is not imported; '
-                f'use a top-level {{"objects": [...]}}{note}',
-            )
-            return
-        parts = doc if isinstance(doc, list) else [doc]
-        if not parts or not all(isinstance(p, dict) and isinstance(p.get("objects"), list) for p in parts):
-            self.p.add(
-                severe,
-                "result format",
-                f'{f.rel}: a result file must be {{"objects": [...]}} (or an array of those){note}',
-            )
-            return
-        objects = [o for p in parts for o in p["objects"]]
-        if not objects:
-            self.p.warning("result format", f"{f.rel}: has no objects; the server rejects empty result files")
-        for i, obj in enumerate(objects):
-            kind = obj.get("type") if isinstance(obj, dict) else None
-            if kind not in RESULT_OBJECT_TYPES:
-                self.p.add(
-                    severe,
-                    "dropped object",
-                    f"{f.rel}: object #{i} has type {kind!r}, which the server drops; valid types: "
-                    f"{', '.join(sorted(RESULT_OBJECT_TYPES))}{note}",
-                )
-            elif obj.get("contour") is None:
-                self.p.add(
-                    severe,
-                    "dropped object",
-                    f"{f.rel}: object #{i} ({kind}) has no contour; the server drops it{note}",
-                )
-
     # -- TEXT --------------------------------------------------------------------------------------------
 
     def _check_text(self) -> None:
@@ -666,13 +615,23 @@ class LayoutChecker:
             is_text = node is not self.root and node.name.lower() == "text"
             depth = node.rel.count("/") + 1 if node.rel else 0
             if is_text and depth > TEXT_MAX_DEPTH:
-                self.p.warning("deep text", f"{node.rel}/: more than {TEXT_MAX_DEPTH} levels deep; not read")
-                is_text = False
+                self._skip(
+                    node, node.files, f"text/ folders more than {TEXT_MAX_DEPTH} levels deep are not read"
+                )
+                continue
             if not is_text:
-                self._ignored.extend(f.rel for f in node.files)
-                self._note_stray(node, near)
+                if node.files:
+                    parent, _, _ = node.rel.rpartition("/")
+                    in_text = parent.rpartition("/")[2].lower() == "text"
+                    sensor = DirNode(parent.rpartition("/")[2], parent) if in_text else None
+                    self._skip(node, node.files, self._hint(node, sensor))
+                    if _stray_data_files(node, self.type):
+                        near.append(node.rel + "/" if node.rel else "the top level")
                 continue
             found += 1
+            problem = export_problem(node.name, "text")
+            if problem:
+                self._lost("lost after import", f"{node.rel}/: read by the import, but {problem}")
             self.items += len(self._sensor_folder_text(node))
         if not found:
             self.p.error("no sensor folder", self._no_sensor_message(near))
@@ -692,42 +651,3 @@ class LayoutChecker:
             elif self.read_content and f.path:
                 self._check_content(f, "text", True, "", 0)
         return accepted
-
-    def _check_text_file(self, f: FileNode, doc: object) -> None:
-        expected = "a TEXT file must be a JSON array of {id, parentId, text, role} messages"
-        if not isinstance(doc, list) or not doc:
-            self.p.error("text format", f"{f.rel}: {expected}")
-            return
-        ids = set()
-        roots = 0
-        for i, msg in enumerate(doc):
-            if not isinstance(msg, dict):
-                self.p.error("text format", f"{f.rel}: message #{i} is not an object; {expected}")
-                return
-            missing = [k for k in ("id", "text", "role") if msg.get(k) in (None, "")]
-            if missing or "parentId" not in msg:
-                missing += [] if "parentId" in msg else ["parentId"]
-                self.p.error(
-                    "text format",
-                    f"{f.rel}: message #{i} lacks {', '.join(missing)}; the server drops such messages",
-                )
-                continue
-            if msg["role"] not in TEXT_ROLES:
-                self.p.warning(
-                    "text role",
-                    f"{f.rel}: message #{i} has role {msg['role']!r}; expected 'prompter' or 'assistant'",
-                )
-            ids.add(str(msg["id"]))
-            roots += msg["parentId"] in (None, "")
-        if not roots:
-            self.p.error("text format", f"{f.rel}: no message has an empty parentId, so no dialogue starts")
-        orphans = [
-            str(m["parentId"])
-            for m in doc
-            if isinstance(m, dict) and m.get("parentId") not in (None, "") and str(m["parentId"]) not in ids
-        ]
-        if orphans:
-            self.p.warning(
-                "text format",
-                f"{f.rel}: parentId(s) {examples(orphans)} name no message; those branches are not imported",
-            )

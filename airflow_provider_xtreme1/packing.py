@@ -65,13 +65,25 @@ _MAGIC_NAMES = {
 
 
 def validate_dataset_folder(
-    folder: str | os.PathLike, dataset_type: str, *, with_results: bool = False
+    folder: str | os.PathLike,
+    dataset_type: str,
+    *,
+    with_results: bool = False,
+    allow_unread_files: bool = False,
+    results_ignored: bool = False,
 ) -> LayoutReport:
     """Check a folder against the layout Xtreme1 imports for ``dataset_type``, as the server would see it.
 
     The folder is judged as the top folder of its future archive (:func:`plan_zip` packs it under its own
     name), so a folder named ``scene_01`` is itself a scene. Hidden files (``.DS_Store``) and ``__MACOSX``
-    are skipped and reported as warnings. Symbolic links to files are followed; links that lead outside
+    are skipped and reported as warnings.
+
+    Every other file the server would not read (a misnamed folder such as ``lidar_point_cloud/``, files
+    next to the sensor folders, a camera image without its point cloud, a duplicate name) and every folder
+    name the import reads but the export loses (``Camera_Image_0/``) is an **error** naming the folder and
+    the name it should have, unless ``allow_unread_files`` makes these warnings.
+
+    Symbolic links to files are followed; links that lead outside
     the folder are refused.
 
     :param folder: the dataset folder.
@@ -79,6 +91,9 @@ def validate_dataset_folder(
     :param with_results: Optional. ``True`` when the import will set ``resultType``, so problems in
         ``result/`` files are errors; by default they are warnings, since the server ignores ``result/``
         without ``resultType``.
+    :param allow_unread_files: Optional. Report files the server would not read as warnings, not errors.
+    :param results_ignored: Optional. The import will not set ``resultType``: ``result/`` files are then
+        files the server does not read.
     :return: a :class:`~airflow_provider_xtreme1.layout.LayoutReport`; call ``raise_for_errors()`` on it.
     :raises ValueError: for an unknown dataset type.
     """
@@ -103,6 +118,8 @@ def validate_dataset_folder(
             with_results=with_results,
             read_content=True,
             strict_names=True,
+            allow_unread=allow_unread_files,
+            results_ignored=results_ignored,
         )
         report.items, report.scenes = checker.run()
     problems.finish()
@@ -132,7 +149,8 @@ def _scan_folder(folder: Path, problems: Problems) -> tuple[DirNode, list[tuple[
         subdirs: list[tuple[str, DirNode]] = []
         for entry in listing:
             rel = f"{node.rel}/{entry.name}"
-            if entry.name.startswith(".") or entry.name == "__MACOSX":
+            # The server skips every entry whose path contains __MACOSX (DecompressionFileUtils).
+            if entry.name.startswith(".") or "__MACOSX" in entry.name:
                 skipped.append(rel)
                 continue
             try:
@@ -271,19 +289,36 @@ def _build_stream(entries: tuple[tuple[str, str, int], ...]) -> ZipStream:
     return stream
 
 
-def plan_zip(folder: str | os.PathLike, dataset_type: str, *, report: LayoutReport | None = None) -> ZipPlan:
+def plan_zip(
+    folder: str | os.PathLike,
+    dataset_type: str,
+    *,
+    report: LayoutReport | None = None,
+    with_results: bool = False,
+    allow_unread_files: bool = False,
+    results_ignored: bool = False,
+) -> ZipPlan:
     """Validate ``folder`` and plan a stored ZIP64-capable archive of it, under a top folder of its name.
 
     :param folder: the dataset folder.
     :param dataset_type: ``IMAGE``, ``LIDAR_FUSION``, ``LIDAR_BASIC`` or ``TEXT``.
     :param report: Optional. A report from :func:`validate_dataset_folder` for this folder, to skip a
-        second scan.
+        second scan (``with_results`` and ``allow_unread_files`` are then those of the report).
+    :param with_results: Optional. The import will set ``resultType`` (see :func:`validate_dataset_folder`).
+    :param allow_unread_files: Optional. Files the server would not read are warnings, not errors.
+    :param results_ignored: Optional. The import will not set ``resultType`` (``result/`` is not read).
     :return: a :class:`ZipPlan` whose ``size`` is the exact archive length.
     :raises Xtreme1ValidationError: when the folder breaks the layout rules.
     """
     path = Path(folder).expanduser().absolute()
     if report is None:
-        report = validate_dataset_folder(path, dataset_type)
+        report = validate_dataset_folder(
+            path,
+            dataset_type,
+            with_results=with_results,
+            allow_unread_files=allow_unread_files,
+            results_ignored=results_ignored,
+        )
     elif report.folder != str(path) or report.dataset_type != normalize_dataset_type(dataset_type):
         raise ValueError(
             f"the report is for {report.dataset_type} {report.folder}, not {dataset_type} {path}"
@@ -322,6 +357,7 @@ def pack_dataset(
     *,
     overwrite: bool = False,
     with_results: bool = False,
+    allow_unread_files: bool = False,
 ) -> PackResult:
     """Validate ``folder`` and write it as a stored ZIP to ``output_path``, atomically.
 
@@ -335,6 +371,8 @@ def pack_dataset(
     :param overwrite: Optional. Replace an existing output file (default ``False``).
     :param with_results: Optional. Treat ``result/`` problems as errors (the import will set
         ``resultType``).
+    :param allow_unread_files: Optional. Pack even when the server would not read some files (they are
+        then listed in ``warnings``); by default they are errors.
     :return: a :class:`PackResult`.
     :raises Xtreme1ValidationError: when the folder breaks the layout rules.
     :raises FileExistsError: when the output exists and ``overwrite`` is false.
@@ -356,7 +394,9 @@ def pack_dataset(
         raise FileExistsError(
             errno.EEXIST, "output archive already exists (pass overwrite=True to replace it)", str(out)
         )
-    report = validate_dataset_folder(src, dataset_type, with_results=with_results)
+    report = validate_dataset_folder(
+        src, dataset_type, with_results=with_results, allow_unread_files=allow_unread_files
+    )
     plan = plan_zip(src, dataset_type, report=report)
     out.parent.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(out.parent).free
@@ -455,16 +495,27 @@ class ArchiveReport:
             )
 
 
-def check_archive(path: str | os.PathLike, dataset_type: str | None = None) -> ArchiveReport:
+def check_archive(
+    path: str | os.PathLike,
+    dataset_type: str | None = None,
+    *,
+    with_results: bool = False,
+    allow_unread_files: bool = False,
+    results_ignored: bool = False,
+) -> ArchiveReport:
     """Inspect an archive before uploading it, reading only its directory (never the whole file).
 
     Checks: the file exists, is not empty, is a ``.zip`` or an uncompressed ``.tar`` (the only formats
     the server both accepts and decompresses), is not truncated, uses compression the server can read,
     and has no entry escaping its folder. With ``dataset_type``, the entry names are checked against the
-    layout rules (names only; contents are not read).
+    layout rules (names only; contents are not read); entries the server would not read are errors
+    unless ``allow_unread_files`` is set.
 
     :param path: the archive.
     :param dataset_type: Optional. ``IMAGE``, ``LIDAR_FUSION``, ``LIDAR_BASIC`` or ``TEXT``.
+    :param with_results: Optional. The import will set ``resultType`` (``result/`` problems are errors).
+    :param allow_unread_files: Optional. Entries the server would not read are warnings, not errors.
+    :param results_ignored: Optional. The import will not set ``resultType`` (``result/`` is not read).
     :return: an :class:`ArchiveReport`; call ``raise_for_errors()`` on it.
     """
     archive = Path(path).expanduser().absolute()
@@ -484,7 +535,7 @@ def check_archive(path: str | os.PathLike, dataset_type: str | None = None) -> A
             root = DirNode("", "")
             for name, size in names.items():
                 parts = [p for p in name.split("/") if p not in ("", ".")]
-                if not parts or "__MACOSX" in parts:
+                if not parts or "__MACOSX" in name:  # skipped by the server's decompressor
                     continue
                 node = root
                 for part in parts[:-1]:
@@ -494,7 +545,15 @@ def check_archive(path: str | os.PathLike, dataset_type: str | None = None) -> A
                 else:
                     node.files.append(FileNode(parts[-1], "/".join(parts), size))
             checker = LayoutChecker(
-                root, dtype, problems, where=archive.name, read_content=False, strict_names=False
+                root,
+                dtype,
+                problems,
+                where=archive.name,
+                with_results=with_results,
+                read_content=False,
+                strict_names=False,
+                allow_unread=allow_unread_files,
+                results_ignored=results_ignored,
             )
             report.items, report.scenes = checker.run()
     problems.finish()

@@ -8,7 +8,8 @@ The five steps of an Xtreme1 upload, one task each:
    (a bad layout fails here, before anything is uploaded);
 3. **get_upload_url** — ask Xtreme1 for a presigned upload URL;
 4. **put_archive** — stream the zip straight to object storage (the API token is never sent there);
-5. **import_dataset** — register the upload; the server downloads and parses it in the background;
+5. **import_dataset** — check that the uploaded object is still the one put_archive wrote (size, ETag),
+   then register the upload; the server downloads and parses it in the background;
 6. **wait_for_import** — wait until the import is parsed (a sensor; it waits in the triggerer
    when ``[operators] default_deferrable`` is on, holding no worker slot).
 
@@ -51,6 +52,9 @@ with DAG(
         "dataset_type": Param("LIDAR_FUSION", enum=["LIDAR_FUSION", "LIDAR_BASIC", "IMAGE", "TEXT"]),
         "work_dir": Param("/tmp/xtreme1-ingest", type="string", description="where the zip is written"),
         "result_type": Param("GROUND_TRUTH", type=["string", "null"], description="import result/ as this"),
+        "allow_unread_files": Param(
+            False, type="boolean", description="pack files the server would not read (warn, don't fail)"
+        ),
     },
 ) as dag:
     ensure_dataset = Xtreme1EnsureDatasetOperator(
@@ -66,6 +70,7 @@ with DAG(
         dataset_type="{{ params.dataset_type }}",
         output_path="{{ params.work_dir }}/{{ params.dataset_name }}-{{ dag_run.run_after | ts_nodash }}.zip",
         with_results=True,
+        allow_unread_files="{{ params.allow_unread_files }}",
     )
 
     get_upload_url = Xtreme1GetUploadUrlOperator(
@@ -80,12 +85,15 @@ with DAG(
         access_url=get_upload_url.output["access_url"],
         source=pack.output["path"],
         dataset_id=ensure_dataset.output,
+        allow_unread_files="{{ params.allow_unread_files }}",
     )
 
     import_dataset = Xtreme1ImportDatasetOperator(
         task_id="import_dataset",
         dataset_id=ensure_dataset.output,
         file_url=put_archive.output["access_url"],
+        # The URLs sit in XCom: import only if the object is still the one put_archive wrote.
+        expected_object=put_archive.output,
         result_type="{{ params.result_type or '' }}",
         wait_for_completion=False,
     )

@@ -68,6 +68,40 @@ def create_classes(emu: Any, dataset_id: int, *names: str, tool: str = "CUBOID")
     return {c["name"]: c["id"] for c in found.json()["data"]}
 
 
+def all_xcoms(run) -> dict[tuple[str, str], Any]:
+    """Every XCom of a finished ``dag.test()`` run, by ``(task_id, key)``, as stored.
+
+    Read as the JSON column holds it (what workers pull and the REST API serves), not through
+    ``XComModel.deserialize_value``: that decodes JSON a second time and so turns the text
+    ``"2127064340229001216"`` into a number.
+    """
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id).all()
+        return {(row.task_id, row.key): row.value for row in rows}
+
+
+def numeric_serials(value: Any, where: str = "") -> list[str]:
+    """Where ``value`` holds a serial number that is not a string: any integer a JavaScript double cannot
+    hold exactly (the Airflow UI would show it wrong), or a ``*serial*`` key holding anything but text."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}"
+            if "serial" in str(key).lower() and item is not None:
+                items = item if isinstance(item, list) else [item]
+                found += [path for i in items if not isinstance(i, str)]
+            found += numeric_serials(item, path)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found += numeric_serials(item, f"{where}[{index}]")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
+        found.append(where)
+    return found
+
+
 def start_import(
     folder: Path, dataset_type: str, *, name: str | None = None, result_type: str | None = "GROUND_TRUTH"
 ) -> tuple[dict[str, Any], str]:

@@ -43,3 +43,15 @@ def storage_verify(verify: Any, hook: Any) -> Any:
         except AirflowNotFoundException:  # a PutArchive without any Xtreme1 connection: system CAs
             verify = True
     return check_verify(verify, "verify")
+
+
+def as_bool(value: Any, name: str) -> bool:
+    """A flag given as a bool or rendered by Jinja (``"True"``, ``"false"``, ``"1"``, ``""``)."""
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", "", "none"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {value!r}")

@@ -9,6 +9,7 @@ from airflow_provider_xtreme1._api import check_dataset_name
 from airflow_provider_xtreme1.collation import same_name
 from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1ApiError, Xtreme1ConfigError
 from airflow_provider_xtreme1.layout import normalize_dataset_type
+from airflow_provider_xtreme1.operators._arguments import as_bool
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
 
 if TYPE_CHECKING:
@@ -121,10 +122,14 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
     :param output_path: where to write the ``.zip``.
     :param overwrite: replace an existing ``output_path`` (default: fail instead).
     :param with_results: the archive carries ``result/`` files to import (checked strictly).
+    :param allow_unread_files: pack even when the server would not read some files (a misnamed folder
+        such as ``lidar_point_cloud/``, stray files, camera images without a point cloud); they are then
+        logged and returned in ``warnings``. By default each of them is an error naming the folder and
+        the name it should have, and nothing is written.
     :return: ``{path, items, scenes, files, bytes, warnings}``.
     """
 
-    template_fields: Sequence[str] = ("source_folder", "dataset_type", "output_path")
+    template_fields: Sequence[str] = ("source_folder", "dataset_type", "output_path", "allow_unread_files")
 
     def __init__(
         self,
@@ -134,9 +139,11 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
         output_path: str,
         overwrite: bool = False,
         with_results: bool = False,
+        allow_unread_files: bool | str = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.allow_unread_files = allow_unread_files
         self.source_folder = source_folder
         self.dataset_type = dataset_type
         self.output_path = output_path
@@ -152,6 +159,7 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
             self.output_path,
             overwrite=self.overwrite,
             with_results=self.with_results,
+            allow_unread_files=as_bool(self.allow_unread_files, "allow_unread_files"),
         )
         for warning in result.warnings:
             self.log.warning("%s", warning)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -12,8 +12,9 @@ from urllib.parse import unquote, urlsplit
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1UrlExpiredError
 from airflow_provider_xtreme1.layout import SAFE_NAME_RE, normalize_dataset_type
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
-from airflow_provider_xtreme1.operators._arguments import as_id, storage_verify
+from airflow_provider_xtreme1.operators._arguments import as_bool, as_id, storage_verify
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
+from airflow_provider_xtreme1.operators._handover import BUCKET_PATH, check_uploaded_object, expected_object
 from airflow_provider_xtreme1.statuses import JobKind
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 IMPORT_SOURCES = ("LOCAL", "URL")
 RESULT_TYPES = ("GROUND_TRUTH", "MODEL_RUN")
+#: XCom key of the layout warnings of the folder or archive UploadDataset sent.
+LAYOUT_WARNINGS_KEY = "layout_warnings"
 
 
 def check_file_name(file_name: str) -> str:
@@ -38,8 +41,7 @@ def check_file_name(file_name: str) -> str:
 def object_key(presigned_url: str) -> str:
     """The object key inside the ``xtreme1`` bucket, from a presigned URL."""
     path = unquote(urlsplit(presigned_url).path)
-    marker = "/xtreme1/"
-    return path.split(marker, 1)[1] if marker in path else path.lstrip("/")
+    return path.split(BUCKET_PATH, 1)[1] if BUCKET_PATH in path else path.lstrip("/")
 
 
 def request_upload_url(hook: Xtreme1Hook, dataset_id: int, file_name: str) -> dict[str, Any]:
@@ -59,20 +61,35 @@ def request_upload_url(hook: Xtreme1Hook, dataset_id: int, file_name: str) -> di
     }
 
 
-def resolve_source(source: Any, dataset_type: str | None) -> Any:
+def resolve_source(
+    source: Any,
+    dataset_type: str | None,
+    *,
+    with_results: bool | None = None,
+    allow_unread_files: bool = False,
+) -> tuple[Any, list[str]]:
     """Turn what the user gave into something the transfer module can send, checking it first.
 
     A local folder is validated and planned as a stored zip of exact length (streamed, no temp file);
     a local archive is checked (a real, complete zip or tar, no entries escaping its folder) — a
     ``file://`` URI is a local path like any other; a URI such as ``s3://bucket/set.zip`` or an
     ``ObjectStoragePath`` is streamed from object storage; other schemes (``http://``) are refused.
+    Files the server would not read fail the check unless ``allow_unread_files`` is set;
+    ``with_results`` says whether the import will set ``resultType`` (``None``: not known here).
+
+    :return: the source to send, and the warnings of the layout check.
     """
     from airflow_provider_xtreme1.packing import check_archive, plan_zip
     from airflow_provider_xtreme1.transfer import resolve_location
 
+    checks = {
+        "with_results": bool(with_results),
+        "results_ignored": with_results is False,
+        "allow_unread_files": allow_unread_files,
+    }
     local_or_stored = isinstance(source, (str, os.PathLike)) or hasattr(source, "open")
     if hasattr(source, "iter_bytes") or not local_or_stored:
-        return source  # a planned zip or an UploadSource
+        return source, []  # a planned zip or an UploadSource
     where = resolve_location(source, "source")  # file:// is local; http(s):// is refused here
     if isinstance(where, Path):
         path = where
@@ -81,10 +98,17 @@ def resolve_source(source: Any, dataset_type: str | None) -> Any:
                 raise Xtreme1ConfigError(
                     f"{path} is a folder: give dataset_type (or dataset_id) so it can be checked and packed."
                 )
-            return plan_zip(path, dataset_type)
-        check_archive(path, dataset_type).raise_for_errors()
-        return path
-    return where
+            plan = plan_zip(path, dataset_type, **checks)
+            return plan, list(plan.report.warnings)
+        report = check_archive(path, dataset_type, **checks)
+        report.raise_for_errors()
+        return path, list(report.warnings)
+    return where, []
+
+
+def log_layout_warnings(log: Any, warnings: list[str]) -> None:
+    for warning in warnings:
+        log.warning("Layout: %s", warning)
 
 
 def source_name(source: Any) -> str:
@@ -131,6 +155,7 @@ def put_archive(
         "bytes": result.bytes,
         "seconds": round(result.seconds, 3),
         "etag": result.etag,
+        "md5": result.md5,
     }
 
 
@@ -202,10 +227,22 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
     :param checksum: compute the MD5 of the bytes sent and fail if the store's ETag differs (corruption
         on the way). MD5 runs on a second core, overlapping with sending, and caps the upload at about
         600 MB/s per task; turn it off only when the link to storage is faster than that.
-    :return: ``{access_url, bytes, seconds, etag}``.
+    :param allow_unread_files: upload even when the server would not read some files of the folder or
+        archive (misnamed folders, stray files); they are then logged and returned as ``warnings``.
+        By default they fail the task before anything is sent.
+    :return: ``{access_url, bytes, seconds, etag, md5, warnings}``: what was written (pass it to
+        :class:`Xtreme1ImportDatasetOperator` as ``expected_object`` so the import refuses an object that
+        was replaced meanwhile) and the layout warnings.
     """
 
-    template_fields: Sequence[str] = ("presigned_url", "source", "access_url", "dataset_type", "dataset_id")
+    template_fields: Sequence[str] = (
+        "presigned_url",
+        "source",
+        "access_url",
+        "dataset_type",
+        "dataset_id",
+        "allow_unread_files",
+    )
 
     def __init__(
         self,
@@ -219,9 +256,11 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
         max_retries: int = 3,
         progress_interval: float = 5.0,
         checksum: bool = True,
+        allow_unread_files: bool | str = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.allow_unread_files = allow_unread_files
         self.presigned_url = presigned_url
         self.source = source
         self.access_url = access_url
@@ -249,10 +288,15 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
         if isinstance(self.source, str):  # an http(s) source is refused before any request
             resolve_location(self.source, "source")
         dataset_type = expected_dataset_type(self.hook if dataset_id else None, dataset_id, self.dataset_type)
-        source = resolve_source(self.source, dataset_type)
+        source, warnings = resolve_source(
+            self.source,
+            dataset_type,
+            allow_unread_files=as_bool(self.allow_unread_files, "allow_unread_files"),
+        )
+        log_layout_warnings(self.log, warnings)
         if dataset_id is not None:
             self.push_dataset_link(context, dataset_id)
-        return put_archive(
+        written = put_archive(
             self.hook if dataset_id is not None else None,
             source,
             self.presigned_url,
@@ -261,6 +305,7 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
             log=self.log,
             **options,
         )
+        return {**written, "warnings": warnings}
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the archive in; the Xtreme1 dataset (or, without ``dataset_id``, the object) out."""
@@ -304,6 +349,14 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         without it the server ignores ``result/``.
     :param model_id: the model the results belong to (required with ``MODEL_RUN``).
     :param data_format: ``XTREME1`` (default). ``COCO`` import is broken on current servers.
+    :param expected_object: the return value of :class:`Xtreme1PutArchiveOperator` (``put.output``).
+        Before importing, the object behind ``file_url`` is looked up (HEAD, or its first byte, through
+        the presigned URL; no token sent) and the import is refused if its size or ETag differ from what
+        PutArchive wrote: the presigned URLs sit in XCom, so someone who can read XComs could replace the
+        archive in between.
+    :param expected_size: the same check with a size in bytes given directly.
+    :param expected_etag: the same check with an ETag given directly.
+    :param verify: check TLS certificates of the storage endpoint when looking up the object.
     :return: ``{serial_number, dataset_id, status, total_data_num, parsed_data_num, total_file_size,
         warnings}`` (``status`` is ``None`` when not waiting).
 
@@ -321,6 +374,9 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         "result_type",
         "model_id",
         "data_format",
+        "expected_object",
+        "expected_size",
+        "expected_etag",
     )
 
     def __init__(
@@ -332,9 +388,17 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         result_type: str | None = None,
         model_id: int | str | None = None,
         data_format: str | None = None,
+        expected_object: Any = None,
+        expected_size: int | str | None = None,
+        expected_etag: str | None = None,
+        verify: bool | str = True,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.expected_object = expected_object
+        self.expected_size = expected_size
+        self.expected_etag = expected_etag
+        self.verify = verify
         self.dataset_id = dataset_id
         self.file_url = file_url
         self.source = source
@@ -348,6 +412,10 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
 
         if isinstance(self.file_url, str):
             protect_url(self.file_url)
+        # PutArchive's whole return value carries the access URL: keep only what is compared, so the
+        # rendered field (stored and shown in the UI) holds no signature.
+        if isinstance(self.expected_object, Mapping):
+            self.expected_object = {k: self.expected_object.get(k) for k in ("bytes", "etag", "md5")}
 
     def import_arguments(self) -> dict[str, Any]:
         """Check the import options before anything reaches the server."""
@@ -382,6 +450,17 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
                 f"file_url must be an http(s) URL the Xtreme1 server can GET, got {self.file_url!r}."
             )
         self.push_dataset_link(context, dataset_id)
+        size, etag, md5 = expected_object(self.expected_object, self.expected_size, self.expected_etag)
+        if size is not None or etag or md5:
+            check_uploaded_object(
+                self.file_url,
+                size=size,
+                etag=etag,
+                md5=md5,
+                api_base_url=self.hook.settings.base_url if arguments["source"] == "LOCAL" else "",
+                verify=storage_verify(self.verify, self.hook),
+                log=self.log,
+            )
         archive = Path(urlsplit(self.file_url).path).name or "the archive"
         serial = self.start_once(
             context,
@@ -437,6 +516,10 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
     :param max_retries: retries of the whole transfer after transient failures.
     :param checksum: compare the MD5 of the bytes sent with the store's ETag (as in
         :class:`Xtreme1PutArchiveOperator`; about 600 MB/s at most when on).
+    :param allow_unread_files: upload even when the server would not read some files of the folder or
+        archive; they are then logged and returned as ``layout_warnings``. By default they fail the task
+        before anything is sent. With ``result_type`` set, problems in ``result/`` files are errors too;
+        without it the server ignores ``result/``, so ``result/`` files count as not read.
 
     The import and wait arguments are those of :class:`Xtreme1ImportDatasetOperator` (except
     ``file_url`` and ``source``, which this task fills in itself).
@@ -449,6 +532,7 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         "dataset_type",
         "result_type",
         "model_id",
+        "allow_unread_files",
     )
 
     def __init__(
@@ -462,9 +546,11 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         max_retries: int = 3,
         progress_interval: float = 5.0,
         checksum: bool = True,
+        allow_unread_files: bool | str = False,
         **kwargs: Any,
     ):
-        super().__init__(dataset_id=dataset_id, file_url="", source="LOCAL", **kwargs)
+        super().__init__(dataset_id=dataset_id, file_url="", source="LOCAL", verify=verify, **kwargs)
+        self.allow_unread_files = allow_unread_files
         self.upload_source = source
         self.file_name = file_name
         self.dataset_type = dataset_type
@@ -477,12 +563,19 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         from airflow_provider_xtreme1.transfer import resolve_location
 
         dataset_id = as_id(self.dataset_id, "dataset_id")
-        self.import_arguments()  # bad options fail before the upload, not after it
+        arguments = self.import_arguments()  # bad options fail before the upload, not after it
         options = self.upload_options()
         if isinstance(self.upload_source, str):  # an http(s) source is refused before any request
             resolve_location(self.upload_source, "source")
         dataset_type = expected_dataset_type(self.hook, dataset_id, self.dataset_type)
-        source = resolve_source(self.upload_source, dataset_type)
+        source, warnings = resolve_source(
+            self.upload_source,
+            dataset_type,
+            with_results=arguments["result_type"] is not None,
+            allow_unread_files=as_bool(self.allow_unread_files, "allow_unread_files"),
+        )
+        log_layout_warnings(self.log, warnings)
+        context["ti"].xcom_push(key=LAYOUT_WARNINGS_KEY, value=warnings)
         target = request_upload_url(self.hook, dataset_id, self.file_name or source_name(self.upload_source))
         put = put_archive(
             self.hook,
@@ -495,6 +588,11 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         )
         self.file_url = put["access_url"]
         return super().start_job(context)
+
+    def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
+        result = super().job_result(context, ids, event)
+        warnings = context["ti"].xcom_pull(task_ids=self.task_id, key=LAYOUT_WARNINGS_KEY)
+        return {**result, "layout_warnings": list(warnings or [])}
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the source folder, archive or object in, the Xtreme1 dataset out."""

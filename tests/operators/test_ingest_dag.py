@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from xtreme1_testing import run_dag, xcom
+from xtreme1_testing import all_xcoms, numeric_serials, run_dag, xcom
 
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
@@ -35,3 +35,24 @@ def test_ingest_dag_imports_the_folder(emu, ingest, tmp_path, deferrable):
     assert page["total"] == 4
     assert xcom(run, "ensure_dataset") == dataset["id"]
     assert xcom(run, "ensure_dataset", key="dataset_url").endswith(f"id={dataset['id']}")
+    xcoms = all_xcoms(run)
+    assert [f"{task}/{key}{path}" for (task, key), v in xcoms.items() for path in numeric_serials(v)] == []
+    assert isinstance(xcoms[("import_dataset", "serial_numbers")][0], str)
+    # import_dataset looked at the object put_archive wrote (first byte, through /minio/) before importing
+    written = xcoms[("put_archive", "return_value")]
+    assert written["bytes"] > 0 and written["etag"] and written["warnings"] == []
+    looks = [r for r in emu.storage_log if r["method"] == "GET" and r["headers"].get("Range") == "bytes=0-0"]
+    assert looks and looks[-1]["status"] == 206
+    assert rendered(run, "import_dataset")["expected_object"] == {
+        k: written[k] for k in ("bytes", "etag", "md5")
+    }
+
+
+def rendered(run, task_id: str) -> dict:
+    """The rendered template fields of a task (stored in the DB, shown in the UI)."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.query(RenderedTaskInstanceFields).filter_by(run_id=run.run_id, task_id=task_id).one()
+        return dict(row.rendered_fields)

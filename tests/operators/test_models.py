@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from operator_helpers import request_paths, run_task
-from xtreme1_testing import TEST_TOKEN, connection_uri, run_dag, xcom
+from xtreme1_testing import TEST_TOKEN, all_xcoms, connection_uri, numeric_serials, run_dag, xcom
 
 from airflow_provider_xtreme1.emulator.faults import Fault
 from airflow_provider_xtreme1.exceptions import (
@@ -112,6 +112,11 @@ def test_end_to_end_dag(emu, dagbag, tmp_path, deferrable):
     assert Path(export["uri"]).parent.parent == tmp_path / "out"
     assert source_names(export["uri"]) == {"Ground Truth", model_run["run_no"]}
     assert xcom(run, "predictions")["objects"] > 0
+    # Serial numbers are 19-digit: in XCom they must be text (the UI shows numbers as JS doubles)
+    xcoms = all_xcoms(run)
+    assert isinstance(xcoms[("upload", "serial_numbers")][0], str)
+    assert isinstance(xcoms[("export", "serial_numbers")][0], str)
+    assert [f"{task}/{key}{path}" for (task, key), v in xcoms.items() for path in numeric_serials(v)] == []
 
 
 # ---------------------------------------------------------------------------------- finding the run id

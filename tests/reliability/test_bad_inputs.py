@@ -29,6 +29,7 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1ValidationError,
 )
 from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
+from airflow_provider_xtreme1.operators.datasets import Xtreme1PackDatasetOperator
 from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
 from airflow_provider_xtreme1.operators.upload import (
@@ -58,7 +59,7 @@ def upload(world: World, source: Any, **kwargs: Any) -> Xtreme1UploadDatasetOper
 
 
 def lidar_folder(world: World, name: str = "drive") -> Path:
-    return make_sample_dataset(world.inputs / name, "LIDAR_FUSION", items=1)
+    return make_sample_dataset(world.inputs / name, "LIDAR_FUSION", items=1, with_results=False)
 
 
 def zip_of(path: Path, entries: dict[str, bytes]) -> Path:
@@ -104,6 +105,56 @@ def unsafe_names(world: World) -> Path:
     pcd = next((folder / "lidar_point_cloud_0").iterdir())
     pcd.rename(pcd.with_name("frame 01%.pcd"))
     return folder
+
+
+def near_miss(world: World, name: str, *moves: tuple[str, str], scenes: int = 0) -> Path:
+    """A sample LIDAR_FUSION folder with some of its paths renamed (``(old, new)`` pairs)."""
+    folder = make_sample_dataset(
+        world.inputs / name, "LIDAR_FUSION", items=2, scenes=scenes, with_results=False
+    )
+    for old, new in moves:
+        (folder / new).parent.mkdir(parents=True, exist_ok=True)
+        (folder / old).rename(folder / new)
+    return folder
+
+
+def stray_files(world: World) -> Path:
+    folder = near_miss(world, "stray")
+    (folder / "README.md").write_text("drive 0412, front camera cracked\n")
+    (folder / "000009.pcd").write_bytes((folder / "lidar_point_cloud_0" / "000001.pcd").read_bytes())
+    return folder
+
+
+def scene_too_deep(world: World) -> Path:
+    folder = near_miss(world, "deep", scenes=1)
+    scene = folder / "scene_01"
+    (scene / "frames").mkdir()
+    for child in list(scene.iterdir()):
+        if child.name != "frames":
+            child.rename(scene / "frames" / child.name)
+    return folder
+
+
+def put_near_miss(world: World) -> Xtreme1PutArchiveOperator:
+    with Xtreme1Hook() as hook:
+        target = hook.get_presigned_upload_url(world.lidar["id"], "set.zip")
+    world.emu.reset()
+    return Xtreme1PutArchiveOperator(
+        task_id="put",
+        presigned_url=target["presignedUrl"],
+        source=str(near_miss(world, "put", ("lidar_point_cloud_0", "lidar_point_cloud"), scenes=1)),
+        dataset_type="LIDAR_FUSION",
+        progress_interval=-1,
+    )
+
+
+def pack_near_miss(world: World) -> Xtreme1PackDatasetOperator:
+    return Xtreme1PackDatasetOperator(
+        task_id="pack",
+        source_folder=str(near_miss(world, "pack", ("camera_image_1", "Camera_Image_1"))),
+        dataset_type="LIDAR_FUSION",
+        output_path=str(world.inputs.parent / "out" / "pack.zip"),
+    )
 
 
 def put_a_folder(world: World) -> Xtreme1PutArchiveOperator:
@@ -210,6 +261,66 @@ ROWS = [
         lambda w: upload(w, unsafe_names(w), dataset_id=w.lidar["id"]),
         Xtreme1ValidationError,
         r"frame 01%\.pcd: name contains ' ', '%'",
+    ),
+    Row(
+        "near miss: missing digit",
+        lambda w: upload(w, near_miss(w, "digit", ("lidar_point_cloud_0", "lidar_point_cloud"), scenes=1)),
+        Xtreme1ValidationError,
+        r"digit/lidar_point_cloud/: the server does not read the 2 file\(s\) here "
+        r"\(000001\.pcd, 000002\.pcd\); did you mean `lidar_point_cloud_0/`\?",
+    ),
+    Row(
+        "near miss: plural",
+        lambda w: upload(w, near_miss(w, "plural", ("camera_image_1", "camera_images_1"))),
+        Xtreme1ValidationError,
+        r"plural/camera_images_1/: read by the import, but the server's export keeps camera images only "
+        r"from folders whose name contains `image_` in lower case; rename it to camera_image_1/",
+    ),
+    Row(
+        "near miss: case",
+        lambda w: upload(w, near_miss(w, "case", ("camera_config", "Camera_Config"))),
+        Xtreme1ValidationError,
+        r"case/Camera_Config/: read by the import, but .* named exactly `camera_config`",
+    ),
+    Row(
+        "near miss: wrong separator",
+        lambda w: upload(w, near_miss(w, "dash", ("camera_image_0", "camera-image-0"))),
+        Xtreme1ValidationError,
+        r"dash/camera-image-0/: the server does not read the 2 file\(s\) here .*"
+        r"did you mean `camera_image_0/`",
+    ),
+    Row(
+        "near miss: nested one level too deep",
+        lambda w: upload(w, scene_too_deep(w)),
+        Xtreme1ValidationError,
+        r"deep/scene_01/: named like a scene, but its lidar_point_cloud_<digit>/ folder lies in "
+        r"deep/scene_01/frames/, one level too deep",
+    ),
+    Row(
+        "near miss: stray files at the root",
+        lambda w: upload(w, stray_files(w)),
+        Xtreme1ValidationError,
+        r"stray/: the server does not read the 2 file\(s\) here \(000009\.pcd, README\.md\); files next to "
+        r"the sensor folders are not read; move them into lidar_point_cloud_0/",
+    ),
+    Row(
+        "results without result_type",
+        lambda w: upload(w, make_sample_dataset(w.inputs / "gt", "LIDAR_FUSION", items=1)),
+        Xtreme1ValidationError,
+        r"gt/result/: the server does not read the 1 file\(s\) here \(000001\.json\); result/ is only read "
+        r"when the import sets result_type",
+    ),
+    Row(
+        "near miss through PutArchive",
+        put_near_miss,
+        Xtreme1ValidationError,
+        r"put/lidar_point_cloud/: .*did you mean `lidar_point_cloud_0/`\?",
+    ),
+    Row(
+        "near miss through Pack",
+        pack_near_miss,
+        Xtreme1ValidationError,
+        r"pack/Camera_Image_1/: read by the import, but .*rename it to camera_image_1/",
     ),
     Row(
         "unsafe archive name",
@@ -395,5 +506,11 @@ def test_rows_cover_the_issue():
         "host that does not resolve",
         "host that refuses",
         "https with a certificate no CA signed",
+        "near miss: missing digit",
+        "near miss: plural",
+        "near miss: case",
+        "near miss: wrong separator",
+        "near miss: nested one level too deep",
+        "near miss: stray files at the root",
     ):
         assert needed in names

@@ -188,7 +188,7 @@ def test_lost_import_answer_imports_once_across_retries(emu, dagbag, tmp_path, m
     from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
     monkeypatch.setenv("AIRFLOW_CONN_XTREME1_DEFAULT", connection_uri(emu.url, timeout=1))
-    source = make_sample_dataset(tmp_path / "src", "LIDAR_BASIC", items=2)
+    source = make_sample_dataset(tmp_path / "src", "LIDAR_BASIC", items=2, with_results=False)
     before = len(emu._store.uploads)
     emu.inject(lost_answer(kind, r"^/api/data/upload$", "POST"))
     run, tis = run_dag(
