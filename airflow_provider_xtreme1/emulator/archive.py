@@ -66,6 +66,16 @@ def extract(archive: str, dest: str) -> None:
     mode = next((m for suffix, m in modes.items() if upper.endswith(suffix)), None)
     if mode is None:
         raise ArchiveError("The decompression of files in this format is not currently supported")
+    # tarDecompress catches and logs an IOException: whatever was read so far stays, parsing goes on
+    # (zip bytes named .tar then fail as "The format of the compressed package is incorrect")
+    # (J:util/DecompressionFileUtils.java).
+    try:
+        _untar(archive, mode, dest)
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
+        return
+
+
+def _untar(archive: str, mode: str, dest: str) -> None:
     with tarfile.open(archive, mode) as tf:
         for member in tf:
             target = _safe_target(dest, member.name)
@@ -181,36 +191,54 @@ def single_data_files(parent: str, name: str, dataset_type: str, errors: list[st
 
 
 def find_result_file(parent: str, name: str) -> str | None:
-    """``result/<name>.json`` at most two levels below the data parent."""
+    """``<name>.json`` in a folder named ``result``, at most two levels below the data parent.
+
+    ``FileUtil.loopFiles(dataParent, 2, null)`` visits files down to depth 2 only, so a root item's
+    result comes from ``<parent>/result/`` and never from ``<parent>/scene_01/result/`` (depth 3)
+    (J:usecase/UploadDataUseCase.java ``handleDataResult``).
+    """
+    found = []
     for dirpath, dirnames, filenames in os.walk(parent):
-        depth = os.path.relpath(dirpath, parent).count(os.sep) + (0 if dirpath == parent else 1)
-        if depth >= 2:
-            dirnames[:] = []
-        if os.path.basename(dirpath).lower() != "result" or dirpath == parent:
+        depth = 0 if dirpath == parent else os.path.relpath(dirpath, parent).count(os.sep) + 1
+        if depth >= 1:
+            dirnames[:] = []  # files of depth-1 folders are at depth 2: nothing deeper is visited
+        if os.path.basename(dirpath).lower() != "result":
             continue
-        for f in sorted(filenames):
-            if f.upper().endswith(".JSON") and base_name(f) == name:
-                return os.path.join(dirpath, f)
-    return None
+        found += [
+            os.path.join(dirpath, f)
+            for f in filenames
+            if f.upper().endswith(".JSON") and base_name(f) == name
+        ]
+    return min(found) if found else None
 
 
 def read_result_objects(path: str, name: str, errors: list[str]) -> list[dict]:
-    """Objects of one result file after the server's validation (bad ones dropped with a message)."""
+    """Objects of one result file after the server's validation (bad ones dropped with a message).
+
+    Raises ``ValueError`` where the server's JSON-to-bean conversion throws (``objects`` not a list,
+    an object that is not a JSON object, a top level that is neither object nor array): the server
+    only logs that, so the file's objects are lost with nothing in ``errorMessage``
+    (J:usecase/UploadDataUseCase.java ``handleDataResult``, ``verifyDataResult``).
+    """
     with open(path, encoding="utf-8") as fh:
         raw = json.load(fh)
+    parts = raw if isinstance(raw, list) else [raw]
     objects: list = []
-    if isinstance(raw, list):
-        for part in raw:
-            if isinstance(part, dict) and part.get("objects"):
-                objects += part["objects"]
-    elif isinstance(raw, dict):
-        objects = raw.get("objects") or []
+    for part in parts:
+        if not isinstance(part, dict):
+            raise ValueError("result part is not a JSON object")
+        found = part.get("objects")
+        if found is not None and not isinstance(found, list):
+            raise ValueError("objects is not a list")
+        objects += found or []
     if not objects:
         errors.append(f"{name}.json the objects in the result file cannot be empty;")
         return []
+    if not all(isinstance(obj, dict) for obj in objects):
+        raise ValueError("an object is not a JSON object")
     kept = []
     for obj in objects:
-        if not isinstance(obj, dict) or obj.get("type") not in RESULT_TYPES:
+        if obj.get("type") not in RESULT_TYPES:
             errors.append(f"{name}.json the objects exist object type error;")
         elif obj.get("contour") is None:
             errors.append(f"{name}.json the objects exist object contour miss;")
