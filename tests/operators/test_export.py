@@ -105,7 +105,12 @@ def test_export_filters_by_data_ids_and_unpacks(emu, lidar_dataset, tmp_path):
 
 
 def test_coco_export_of_an_image_dataset(emu, image_dataset, tmp_path):
-    result, _ = run_task(export_operator(image_dataset["id"], str(tmp_path) + "/", data_format="COCO"))
+    # as a server built from HEAD with a working converter does (v0.9.1 never finishes, issue #295)
+    emu.coco_export = "HEAD"
+    try:
+        result, _ = run_task(export_operator(image_dataset["id"], str(tmp_path) + "/", data_format="COCO"))
+    finally:
+        emu.coco_export = "v0.9.1"
     # a folder destination keeps the server's file name
     assert Path(result["uri"]) == tmp_path / result["file_name"]
     coco = archive_entries(result["uri"])["result/coco.json"]
