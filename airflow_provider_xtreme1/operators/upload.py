@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 IMPORT_SOURCES = ("LOCAL", "URL")
 RESULT_TYPES = ("GROUND_TRUTH", "MODEL_RUN")
+ON_MISMATCH = ("fail", "warn")
+WATERMARK_KEY = "import_watermark"
 
 
 def check_file_name(file_name: str) -> str:
@@ -295,8 +297,25 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         without it the server ignores ``result/``.
     :param model_id: the model the results belong to (required with ``MODEL_RUN``).
     :param data_format: ``XTREME1`` (default). ``COCO`` import is broken on current servers.
+    :param reconcile_source: a local folder, ``.zip`` or ``.tar`` holding what was uploaded; after the
+        import the dataset is compared with it (see below). Without it the import is not reconciled
+        (the log says so). (templated)
+    :param on_mismatch: ``fail`` (default) or ``warn`` when the dataset does not hold everything the
+        archive sent, beyond items skipped as duplicates. (templated)
+    :param reconcile_examples: how many example names the reconciliation keeps per finding.
     :return: ``{serial_number, dataset_id, status, total_data_num, parsed_data_num, total_file_size,
-        warnings}`` (``status`` is ``None`` when not waiting).
+        warnings, reconciliation}`` (``status`` is ``None`` when not waiting).
+
+    **Reconciliation.** ``PARSE_COMPLETED`` does not mean everything arrived: the server silently drops
+    objects with a null ``contour`` or an unknown ``type``, unbinds objects whose ``classId`` is not a
+    class of the dataset, loses whole batches of five items around an image it cannot decode, and skips
+    names the dataset already has. So after ``PARSE_COMPLETED`` the task compares the archive with the
+    dataset — root items, scenes and frames by name (as the server compares names), and the objects of
+    every item that had a result file — and returns ``reconciliation``: ``{checked, ok, items_sent,
+    items_stored, items_skipped_duplicates, items_missing, items_unverified, scenes_*, objects_sent,
+    objects_stored, objects_short, objects_unbound, result_files_unreadable, requests, examples}``.
+    Only what THIS archive sent counts: items the dataset had before are *skipped as duplicates*.
+    Any other shortfall fails the task (or warns, with ``on_mismatch="warn"``).
 
     Waiting is controlled by the arguments of :class:`~airflow_provider_xtreme1.operators._base.
     Xtreme1JobOperator` (``wait_for_completion``, ``poll_interval``, ``timeout``, ``stall_timeout``,
@@ -312,6 +331,8 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         "result_type",
         "model_id",
         "data_format",
+        "reconcile_source",
+        "on_mismatch",
     )
 
     def __init__(
@@ -323,6 +344,9 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         result_type: str | None = None,
         model_id: int | str | None = None,
         data_format: str | None = None,
+        reconcile_source: str | os.PathLike | None = None,
+        on_mismatch: str = "fail",
+        reconcile_examples: int = 5,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -332,6 +356,9 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         self.result_type = result_type
         self.model_id = model_id
         self.data_format = data_format
+        self.reconcile_source = reconcile_source
+        self.on_mismatch = on_mismatch
+        self.reconcile_examples = reconcile_examples
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         super().render_template_fields(context, jinja_env)
@@ -358,6 +385,8 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
                 f"data_format {self.data_format!r} is not supported for imports: the server's COCO import "
                 "fails (it calls its converter with a mode the converter does not have). Use XTREME1."
             )
+        if str(self.on_mismatch).lower() not in ON_MISMATCH:
+            raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, got {self.on_mismatch!r}.")
         return {
             "source": source,
             "result_type": result_type,
@@ -373,13 +402,15 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
                 f"file_url must be an http(s) URL the Xtreme1 server can GET, got {self.file_url!r}."
             )
         self.push_dataset_link(context, dataset_id)
+        if self.wait_for_completion and self.sent_archive()[0] is not None:
+            self._note_watermark(context, dataset_id)
         serial = self.hook.start_import(dataset_id, self.file_url, **arguments)
         self.log.info("Xtreme1 import started: serial number %s, dataset %s.", serial, dataset_id)
         return [serial]
 
     def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
         record = (event or {}).get("records", [{}])[0] if event and event.get("records") else {}
-        return {
+        result = {
             "serial_number": ids[0],
             "dataset_id": as_id(self.dataset_id, "dataset_id"),
             "status": record.get("status"),
@@ -388,6 +419,74 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
             "total_file_size": record.get("totalFileSize"),
             "warnings": list((event or {}).get("warnings", [])),
         }
+        if record.get("status") == "PARSE_COMPLETED":
+            result["reconciliation"] = self.reconcile(context, ids[0], record)
+        return result
+
+    # -- reconciliation -----------------------------------------------------------------------------------
+
+    def sent_archive(self) -> tuple[Path | None, str]:
+        """The local folder or archive to reconcile with, or ``None`` and why not."""
+        source = self.reconcile_source
+        if source in (None, ""):
+            return None, "no local copy of the archive was given (reconcile_source)"
+        if not isinstance(source, (str, os.PathLike)) or "://" in str(source):
+            return None, f"{source} is in remote storage; reading it again would download the archive"
+        path = Path(source)
+        if not path.exists():
+            return None, f"{path} does not exist on this worker"
+        return path, ""
+
+    def _note_watermark(self, context: Context, dataset_id: int) -> None:
+        """Remember the dataset's highest root data id before importing: later ids are this import's."""
+        from airflow_provider_xtreme1.reconcile import dataset_watermark
+
+        self._watermark = dataset_watermark(self.hook, dataset_id)
+        context["ti"].xcom_push(key=WATERMARK_KEY, value=self._watermark)
+        store = context.get("task_state_store")
+        if store is not None:
+            store.set(f"xtreme1_{WATERMARK_KEY}", self._watermark)
+
+    def _earlier_watermark(self, context: Context) -> int | None:
+        found = getattr(self, "_watermark", None)
+        store = context.get("task_state_store")
+        if found is None and store is not None:
+            found = store.get(f"xtreme1_{WATERMARK_KEY}")
+        if found is None:
+            found = context["ti"].xcom_pull(task_ids=self.task_id, key=WATERMARK_KEY)
+        return None if found is None else int(found)
+
+    def reconcile(self, context: Context, serial: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Compare the dataset with what the archive sent; fail or warn on a shortfall (see class doc)."""
+        from airflow_provider_xtreme1.exceptions import Xtreme1ReconcileError
+        from airflow_provider_xtreme1.manifest import read_manifest
+        from airflow_provider_xtreme1.reconcile import reconcile_import
+
+        path, reason = self.sent_archive()
+        if path is None:
+            self.log.info("Not reconciling Xtreme1 import %s: %s.", serial, reason)
+            return {"checked": False, "reason": reason}
+        dataset_id = as_id(self.dataset_id, "dataset_id")
+        dataset_type = self.hook.get_dataset(dataset_id)["type"]
+        found = reconcile_import(
+            self.hook,
+            dataset_id,
+            read_manifest(path, dataset_type),
+            record.get("errorMessage"),
+            result_type=self.import_arguments()["result_type"],
+            watermark=self._earlier_watermark(context),
+            examples=int(self.reconcile_examples),
+        )
+        self.log.info("Reconciled Xtreme1 import %s with %s: %s", serial, path, found.describe())
+        if not found.ok:
+            text = (
+                f"Xtreme1 import {serial} into dataset {dataset_id} does not hold everything {path} sent "
+                f"(server message: {record.get('errorMessage') or 'none'}). {found.describe()}"
+            )
+            if str(self.on_mismatch).lower() == "fail":
+                raise Xtreme1ReconcileError(text + "\nSet on_mismatch='warn' to accept it.")
+            self.log.warning(text)
+        return {"checked": True, **found.summary()}
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the imported archive in, the Xtreme1 dataset out."""
@@ -415,7 +514,9 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         :class:`Xtreme1PutArchiveOperator`; about 600 MB/s at most when on).
 
     The import and wait arguments are those of :class:`Xtreme1ImportDatasetOperator` (except
-    ``file_url`` and ``source``, which this task fills in itself).
+    ``file_url`` and ``source``, which this task fills in itself). The import is reconciled with a
+    local ``source`` itself; an object-storage source is not read a second time, so it is not
+    reconciled unless ``reconcile_source`` names a local copy.
     """
 
     template_fields: Sequence[str] = (
@@ -425,6 +526,8 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         "dataset_type",
         "result_type",
         "model_id",
+        "reconcile_source",
+        "on_mismatch",
     )
 
     def __init__(
@@ -448,6 +551,16 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         self.max_retries = max_retries
         self.progress_interval = progress_interval
         self.checksum = checksum
+
+    def sent_archive(self) -> tuple[Path | None, str]:
+        """Reconcile with ``reconcile_source`` if given, else with the local folder or archive uploaded."""
+        if self.reconcile_source in (None, ""):
+            self.reconcile_source = self.upload_source
+            try:
+                return super().sent_archive()
+            finally:
+                self.reconcile_source = None
+        return super().sent_archive()
 
     def start_job(self, context: Context) -> list[str]:
         dataset_id = as_id(self.dataset_id, "dataset_id")
