@@ -11,7 +11,9 @@ name the dataset already has. :func:`reconcile_import` compares what THIS archiv
 * for every item that had a result file, the objects sent against those stored.
 
 Requests: ``data/findByPage`` 1,000 root items a page, the same for the frames of each scene this
-archive created (``parentId``), and ``annotate/data/listByDataIds`` for 1,000 items at a time.
+archive created (``parentId``: at least one request per scene), and ``annotate/data/listByDataIds``
+for up to 1,000 items at a time (fewer only when their ids would make the URL longer than 7,000
+characters, which servers behind nginx/Tomcat refuse at 8 KiB).
 
 An item the dataset already had before the import counts as *skipped as duplicate*: the server skips
 those and says ``Duplicate data names;`` (``Duplicate scene names:<name>;``). To tell such an item from
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 __all__ = ["PAGE", "Reconciliation", "dataset_watermark", "reconcile_import"]
 
 PAGE = 1000
+# Tomcat and nginx refuse request lines over 8 KiB: a batch of ids whose query would pass this many
+# characters is split (only datasets with 7-digit data ids get there within 1,000 ids).
+MAX_IDS_CHARS = 7000
 DUPLICATE_DATA = "Duplicate data names;"
 DUPLICATE_DATA_SINGLE = "Duplicate data name;"
 DUPLICATE_SCENE = "Duplicate scene names:"
@@ -242,8 +247,7 @@ def _compare_objects(
 ) -> None:
     """Objects sent vs stored for the items this import created, ``PAGE`` items a request."""
     with_results = [entry for entry in to_count if entry[2].has_result]
-    for start in range(0, len(with_results), PAGE):
-        batch = with_results[start : start + PAGE]
+    for batch in _id_batches(with_results):
         answers = hook.get_raw_annotations([data_id for data_id, _, _ in batch])
         rec.requests += 1
         by_id = {int(a.get("dataId")): a.get("objects") or [] for a in answers}
@@ -256,6 +260,20 @@ def _compare_objects(
                 rec.note("objects_short", f"{label} ({sent.objects} sent, {len(objects)} stored)", 0)
             if bound < sent.with_class:
                 rec.note("objects_unbound", label, sent.with_class - bound)
+
+
+def _id_batches(entries: list[tuple[int, str, SentItem]]) -> Iterable[list[tuple[int, str, SentItem]]]:
+    batch: list[tuple[int, str, SentItem]] = []
+    chars = 0
+    for entry in entries:
+        width = len(str(entry[0])) + 3  # the id and an encoded comma
+        if batch and (len(batch) == PAGE or chars + width > MAX_IDS_CHARS):
+            yield batch
+            batch, chars = [], 0
+        batch.append(entry)
+        chars += width
+    if batch:
+        yield batch
 
 
 def _from_import(obj: dict, result_type: str) -> bool:

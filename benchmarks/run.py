@@ -5,7 +5,7 @@
     python -m benchmarks --only pack,api --runs 5 --json results.json
 
 Sections: ``transfer`` (1 upload, 2 ObjectStoragePath upload, 3 download), ``pack`` (4), ``parse`` (5),
-``triggers`` (6), ``api`` (7). All data lives in one temp folder, removed at the end.
+``triggers`` (6), ``api`` (7), ``reconcile`` (8). All data lives in one temp folder, removed at the end.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from benchmarks.common import MiB, load_average, workspace
 
-SECTIONS = ("transfer", "pack", "parse", "triggers", "api")
+SECTIONS = ("transfer", "pack", "parse", "triggers", "api", "reconcile")
 PACKAGES = (
     "apache-airflow",
     "apache-airflow-task-sdk",
@@ -103,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
                 from benchmarks import bench_triggers
 
                 text, figures = bench_triggers.run(root, args.quick, log)
+            elif section == "reconcile":
+                from benchmarks import bench_reconcile
+
+                text, figures = bench_reconcile.run(root, runs, log)
             else:
                 from benchmarks import bench_api
 

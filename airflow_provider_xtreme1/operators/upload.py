@@ -14,6 +14,7 @@ from airflow_provider_xtreme1.layout import SAFE_NAME_RE, normalize_dataset_type
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
 from airflow_provider_xtreme1.operators._arguments import as_id
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
+from airflow_provider_xtreme1.operators._reconcile import ON_MISMATCH, ReconcilingImport
 from airflow_provider_xtreme1.statuses import JobKind
 
 if TYPE_CHECKING:
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
 IMPORT_SOURCES = ("LOCAL", "URL")
 RESULT_TYPES = ("GROUND_TRUTH", "MODEL_RUN")
-ON_MISMATCH = ("fail", "warn")
-WATERMARK_KEY = "import_watermark"
 
 
 def check_file_name(file_name: str) -> str:
@@ -280,7 +279,7 @@ def expected_dataset_type(
     return actual
 
 
-class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
+class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
     """Import an uploaded archive into a dataset (step 3) and wait until the server has parsed it.
 
     The server answers with a serial number at once; the download and parsing run in the background.
@@ -422,71 +421,6 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         if record.get("status") == "PARSE_COMPLETED":
             result["reconciliation"] = self.reconcile(context, ids[0], record)
         return result
-
-    # -- reconciliation -----------------------------------------------------------------------------------
-
-    def sent_archive(self) -> tuple[Path | None, str]:
-        """The local folder or archive to reconcile with, or ``None`` and why not."""
-        source = self.reconcile_source
-        if source in (None, ""):
-            return None, "no local copy of the archive was given (reconcile_source)"
-        if not isinstance(source, (str, os.PathLike)) or "://" in str(source):
-            return None, f"{source} is in remote storage; reading it again would download the archive"
-        path = Path(source)
-        if not path.exists():
-            return None, f"{path} does not exist on this worker"
-        return path, ""
-
-    def _note_watermark(self, context: Context, dataset_id: int) -> None:
-        """Remember the dataset's highest root data id before importing: later ids are this import's."""
-        from airflow_provider_xtreme1.reconcile import dataset_watermark
-
-        self._watermark = dataset_watermark(self.hook, dataset_id)
-        context["ti"].xcom_push(key=WATERMARK_KEY, value=self._watermark)
-        store = context.get("task_state_store")
-        if store is not None:
-            store.set(f"xtreme1_{WATERMARK_KEY}", self._watermark)
-
-    def _earlier_watermark(self, context: Context) -> int | None:
-        found = getattr(self, "_watermark", None)
-        store = context.get("task_state_store")
-        if found is None and store is not None:
-            found = store.get(f"xtreme1_{WATERMARK_KEY}")
-        if found is None:
-            found = context["ti"].xcom_pull(task_ids=self.task_id, key=WATERMARK_KEY)
-        return None if found is None else int(found)
-
-    def reconcile(self, context: Context, serial: str, record: dict[str, Any]) -> dict[str, Any]:
-        """Compare the dataset with what the archive sent; fail or warn on a shortfall (see class doc)."""
-        from airflow_provider_xtreme1.exceptions import Xtreme1ReconcileError
-        from airflow_provider_xtreme1.manifest import read_manifest
-        from airflow_provider_xtreme1.reconcile import reconcile_import
-
-        path, reason = self.sent_archive()
-        if path is None:
-            self.log.info("Not reconciling Xtreme1 import %s: %s.", serial, reason)
-            return {"checked": False, "reason": reason}
-        dataset_id = as_id(self.dataset_id, "dataset_id")
-        dataset_type = self.hook.get_dataset(dataset_id)["type"]
-        found = reconcile_import(
-            self.hook,
-            dataset_id,
-            read_manifest(path, dataset_type),
-            record.get("errorMessage"),
-            result_type=self.import_arguments()["result_type"],
-            watermark=self._earlier_watermark(context),
-            examples=int(self.reconcile_examples),
-        )
-        self.log.info("Reconciled Xtreme1 import %s with %s: %s", serial, path, found.describe())
-        if not found.ok:
-            text = (
-                f"Xtreme1 import {serial} into dataset {dataset_id} does not hold everything {path} sent "
-                f"(server message: {record.get('errorMessage') or 'none'}). {found.describe()}"
-            )
-            if str(self.on_mismatch).lower() == "fail":
-                raise Xtreme1ReconcileError(text + "\nSet on_mismatch='warn' to accept it.")
-            self.log.warning(text)
-        return {"checked": True, **found.summary()}
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the imported archive in, the Xtreme1 dataset out."""
