@@ -10,6 +10,7 @@ import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 IMAGE_EXTS = {"jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"}
 ARCHIVE_EXTS = {"zip", "tar"}
@@ -171,23 +172,33 @@ def single_data_files(parent: str, name: str, dataset_type: str, errors: list[st
     """All files named ``name.*`` in the sensor folders; a folder with two such files voids the item."""
     found: list[str] = []
     broken = False
-    for folder in _listdir(parent):
-        full = os.path.join(parent, folder)
-        if not (os.path.isdir(full) and is_sensor_folder(folder, dataset_type)):
-            continue
-        matches = [
-            os.path.join(full, f)
-            for f in _listdir(full)
-            if os.path.isfile(os.path.join(full, f))
-            and file_format_ok(f, dataset_type)
-            and base_name(f) == name
-        ]
+    for folder, by_name in _sensor_index(parent, dataset_type):
+        matches = by_name.get(name, [])
         if len(matches) == 1:
             found += matches
         elif len(matches) > 1:
             errors.append(f"There are duplicate files in {folder} folder,file name is {name}")
             broken = True
     return [] if broken else found
+
+
+@lru_cache(maxsize=64)
+def _sensor_index(parent: str, dataset_type: str) -> tuple[tuple[str, dict[str, list[str]]], ...]:
+    """Per sensor folder of ``parent``: base name → files (listed once per import, not once per item).
+
+    Import folders are fresh per job, so a cached listing never goes stale.
+    """
+    out = []
+    for folder in _listdir(parent):
+        full = os.path.join(parent, folder)
+        if not (os.path.isdir(full) and is_sensor_folder(folder, dataset_type)):
+            continue
+        by_name: dict[str, list[str]] = {}
+        for f in _listdir(full):
+            if file_format_ok(f, dataset_type) and os.path.isfile(os.path.join(full, f)):
+                by_name.setdefault(base_name(f), []).append(os.path.join(full, f))
+        out.append((folder, by_name))
+    return tuple(out)
 
 
 def find_result_file(parent: str, name: str) -> str | None:
@@ -197,19 +208,22 @@ def find_result_file(parent: str, name: str) -> str | None:
     result comes from ``<parent>/result/`` and never from ``<parent>/scene_01/result/`` (depth 3)
     (J:usecase/UploadDataUseCase.java ``handleDataResult``).
     """
-    found = []
+    return _result_index(parent).get(name)
+
+
+@lru_cache(maxsize=64)
+def _result_index(parent: str) -> dict[str, str]:
+    found: dict[str, list[str]] = {}
     for dirpath, dirnames, filenames in os.walk(parent):
         depth = 0 if dirpath == parent else os.path.relpath(dirpath, parent).count(os.sep) + 1
         if depth >= 1:
             dirnames[:] = []  # files of depth-1 folders are at depth 2: nothing deeper is visited
         if os.path.basename(dirpath).lower() != "result":
             continue
-        found += [
-            os.path.join(dirpath, f)
-            for f in filenames
-            if f.upper().endswith(".JSON") and base_name(f) == name
-        ]
-    return min(found) if found else None
+        for f in filenames:
+            if f.upper().endswith(".JSON"):
+                found.setdefault(base_name(f), []).append(os.path.join(dirpath, f))
+    return {name: min(paths) for name, paths in found.items()}
 
 
 def read_result_objects(path: str, name: str, errors: list[str]) -> list[dict]:

@@ -125,6 +125,8 @@ class _Ctx:
         self.root = root
         self.package = package
         self.errors: list[str] = []
+        self._siblings: dict[int, dict[str, list[dict[str, Any]]]] = {}
+        self._known = -1
         self.prefix = f"{USER_ID}/{ds['id']}/{uuid.uuid4().hex}"
 
     def error_text(self) -> str:
@@ -170,12 +172,9 @@ class _Ctx:
         """
         ds_id = self.ds["id"]
         with self.store.lock:
-            wanted = {collation_key(name) for name, _, _ in prepared}
-            existing = [
-                d
-                for d in self.store.dataset_data(ds_id)
-                if d["parentId"] == parent_id and collation_key(d["name"]) in wanted
-            ]
+            siblings = self.siblings(parent_id)
+            existing = [d for name, _, _ in prepared for d in siblings.get(collation_key(name), [])]
+            existing = list({d["id"]: d for d in existing}.values())
             exact = {d["name"] for d in existing}
             fresh = [p for p in prepared if p[0] not in exact]
             if existing:
@@ -190,7 +189,9 @@ class _Ctx:
             inserted = []
             for name, files, objects in fresh:
                 item = self.store.add_data(ds_id, name, "SINGLE_DATA", parent_id, files)
+                siblings.setdefault(collation_key(name), []).append(item)
                 inserted += [(item, obj) for obj in objects]
+            self._known = len(self.store.data)
             if not inserted:
                 return
             for item, obj in inserted:
@@ -200,6 +201,19 @@ class _Ctx:
                     orphan = {"id": -self.store.next_id("data"), "datasetId": ds_id}
                     for obj in objects:
                         self.store.add_object(orphan, obj, self.source_type, self.source_id)
+
+    def siblings(self, parent_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Items of the dataset under ``parent_id`` by collation key; re-read when others changed data."""
+        if self._known != len(self.store.data):
+            self._siblings.clear()
+        if parent_id not in self._siblings:
+            index: dict[str, list[dict[str, Any]]] = {}
+            for d in self.store.data.values():
+                if d["datasetId"] == self.ds["id"] and d["parentId"] == parent_id:
+                    index.setdefault(collation_key(d["name"]), []).append(d)
+            self._siblings[parent_id] = index
+        self._known = len(self.store.data)
+        return self._siblings[parent_id]
 
     def duplicate(self) -> None:
         if "Duplicate" not in self.error_text():
