@@ -134,10 +134,11 @@ def _text_items(stream: IO[bytes], stem: str) -> list[SentItem]:
 
 
 def _iter_folder(root: Path) -> Iterator[tuple[str, IO[bytes] | None]]:
+    # hidden entries are not packed (packing.plan_zip), so they are not sent either
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel = Path(dirpath).relative_to(root).as_posix()
-        for name in sorted(filenames):
+        for name in sorted(f for f in filenames if not f.startswith(".")):
             yield (name if rel == "." else f"{rel}/{name}"), None
 
 

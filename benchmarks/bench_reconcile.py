@@ -5,6 +5,8 @@ two objects) is imported into the emulator (own process). Then :func:`reconcile_
 archive with the dataset through ``Xtreme1Hook``; the reference is a bare keep-alive ``requests.Session``
 sending the very same API requests (no parsing, no comparison). Reported: requests against the budget
 (one per 1,000 root items, one per scene, one per 1,000 items with results), seconds, and the ratio.
+Annotation batches are also cut at 7,000 URL characters (nginx and Tomcat refuse 8 KiB request lines),
+which with this dataset's 5-digit ids means about 875 ids a request, so one request over the budget.
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ def run(root: Path, runs: int, log) -> tuple[str, dict[str, Any]]:
     if not summary.get("ok") or summary["items_stored"] != ROOT_ITEMS + SCENES * FRAMES:
         raise RuntimeError(f"reconciliation of a clean import did not pass: {summary}")
     items = ROOT_ITEMS + SCENES * FRAMES
-    budget = -(-ROOT_ITEMS // 1000) + SCENES + -(-items // 1000)
+    # one request per 1,000 root entries (items + scenes), per scene, per 1,000 items with results
+    budget = -(-(ROOT_ITEMS + SCENES) // 1000) + SCENES + -(-items // 1000)
     ratio = median(ours) / median(bare)
     text = table(
         f"8. Import reconciliation of {items:,} items ({ROOT_ITEMS:,} root + {SCENES} scenes of {FRAMES}; "

@@ -220,3 +220,48 @@ def test_bad_on_mismatch_fails_before_importing(emu, hook, tmp_path):
     with pytest.raises(ValueError, match=r"on_mismatch must be one of \('fail', 'warn'\)"):
         one_task(ds, tmp_path, on_mismatch="ignore")
     assert request_paths(emu, "POST", "/data/upload") == []
+
+
+# ------------------------------------------------------------------------------------------- the manifest
+
+
+def test_manifest_reads_folder_zip_and_tar_alike(tmp_path):
+    import shutil
+    import tarfile
+
+    folder = make_sample_dataset(tmp_path / "src", "IMAGE", items=3, scenes=1)
+    archive = Path(shutil.make_archive(str(tmp_path / "a"), "zip", folder))
+    (folder / ".hidden" / "image_0").mkdir(parents=True)
+    (folder / ".hidden" / "image_0" / "x.png").write_bytes(png())  # not packed, so not sent
+    with tarfile.open(tmp_path / "a.tar", "w") as tf:
+        tf.add(folder / "image_0", arcname="wrap/image_0")
+        tf.add(folder / "result", arcname="wrap/result")
+
+    def shape(manifest):
+        return [
+            (p.name, p.is_scene, [(i.name, i.objects, i.valid) for i in p.items]) for p in manifest.parents
+        ]
+
+    from_folder = shape(read_manifest(folder, "IMAGE"))
+    assert [p[:2] for p in from_folder] == [("", False), ("scene_01", True)]
+    assert [n for n, _, _ in from_folder[0][2]] == ["000001", "000002", "000003"]
+    assert all(objects == valid > 0 for _, objects, valid in from_folder[0][2])
+    assert shape(read_manifest(archive, "IMAGE")) == from_folder
+    assert shape(read_manifest(tmp_path / "a.tar", "IMAGE")) == [("wrap", False, from_folder[0][2])]
+
+
+def test_manifest_counts_text_paths_and_bad_results(tmp_path):
+    texts = make_sample_dataset(tmp_path / "t", "TEXT", items=2)
+    assert [i.name for i in read_manifest(texts, "TEXT").parents[0].items] == [
+        "dialog_001_1",
+        "dialog_001_2",
+        "dialog_002_1",
+        "dialog_002_2",
+    ]
+    files = lidar_files(["a", "b"], {"a": [{"type": "3D_BOX", "classId": 3, "contour": BOX}, {"type": "X"}]})
+    files["result/b.json"] = "not json"
+    items = read_manifest(write_zip(tmp_path / "a.zip", files), "LIDAR_BASIC").parents[0].items
+    assert [(i.name, i.objects, i.valid, i.with_class, i.unreadable) for i in items] == [
+        ("a", 2, 1, 1, False),
+        ("b", 0, 0, 0, True),
+    ]
