@@ -31,6 +31,10 @@ class Xtreme1Emulator:
     :param data_dir: where objects and job scratch files live; a temporary directory (removed on
         :meth:`stop`) when ``None``.
     :param step_delay: seconds each job state step takes (upload, export and model-run workers).
+
+    ``coco_export`` picks which server build COCO exports behave like: ``"v0.9.1"`` (default, the image
+    docker-compose pulls: the export never leaves GENERATING, issue #295), ``"HEAD-failing"`` (the SDK
+    converter answers an error: FAILED) or ``"HEAD"`` (converted, COMPLETED).
     """
 
     def __init__(

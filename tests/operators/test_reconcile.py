@@ -113,6 +113,25 @@ def test_a_clean_import_passes_through_dag_test(emu, dagbag, hook, tmp_path):
     assert summary["requests"] == 4
 
 
+def test_deferred_import_tells_duplicates_apart_after_resuming(emu, dagbag, tmp_path):
+    # the watermark noted before deferring comes back from XCom in execute_complete
+    source = make_sample_dataset(tmp_path / "src", "LIDAR_BASIC", items=2, scenes=1)
+    conf = {
+        "source": str(source),
+        "dataset_name": f"rec-deferred-{tmp_path.name[-8:]}",
+        "dataset_type": "LIDAR_BASIC",
+        "result_type": "GROUND_TRUTH",
+    }
+    dag = dagbag.get_dag("xtreme1_test_upload_one_task")
+    first, _ = run_dag(dag, conf=conf)
+    assert xcom(first, "upload")["reconciliation"]["items_stored"] == 4
+    again, tis = run_dag(dag, conf=conf, upload={"deferrable": True})
+    assert again.state == "success", {t: ti.state for t, ti in tis.items()}
+    summary = xcom(again, "upload")["reconciliation"]
+    assert summary["ok"] and summary["items_unverified"] == 0
+    assert summary["items_skipped_duplicates"] == 4 and summary["scenes_skipped_duplicates"] == 1
+
+
 # ------------------------------------------------------------------------------------------ drop cases
 
 
