@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-__all__ = ["Manifest", "SentItem", "SentParent", "read_manifest"]
+__all__ = ["Manifest", "SentItem", "SentParent", "read_manifest", "source_kind"]
 
 RESULT_TYPES = frozenset(
     {"3D_BOX", "2D_BOX", "2D_RECT", "BOUNDING_BOX", "POLYLINE", "POLYGON", "3D_SEGMENT_POINTS"}
@@ -142,12 +142,29 @@ def _iter_folder(root: Path) -> Iterator[tuple[str, IO[bytes] | None]]:
             yield (name if rel == "." else f"{rel}/{name}"), None
 
 
-def read_manifest(source: str | os.PathLike, dataset_type: str) -> Manifest:
-    """List what ``source`` (folder, ``.zip`` or ``.tar``) sends to a dataset of ``dataset_type``."""
+def source_kind(source: str | os.PathLike) -> str:
+    """``folder``, ``zip``, ``tar`` or ``image`` (a single-image upload); ``ValueError`` for anything else."""
     path = Path(source)
     if path.is_dir():
+        return "folder"
+    if path.is_file() and zipfile.is_zipfile(path):
+        return "zip"
+    if path.is_file() and tarfile.is_tarfile(path):
+        return "tar"
+    if path.is_file() and _ext(path.name) in IMAGE_EXTS:
+        return "image"
+    raise ValueError(f"{path} is not a dataset folder, a .zip, a .tar or an image file")
+
+
+def read_manifest(source: str | os.PathLike, dataset_type: str) -> Manifest:
+    """What ``source`` (folder, ``.zip``, ``.tar`` or one image) sends to a dataset of ``dataset_type``."""
+    path = Path(source)
+    kind = source_kind(path)
+    if kind == "image":
+        return Manifest(dataset_type, [SentParent("", False, [SentItem(_stem(path.name))])])
+    if kind == "folder":
         return _build(dataset_type, _iter_folder(path), lambda rel: open(path / rel, "rb"))
-    if zipfile.is_zipfile(path):
+    if kind == "zip":
         with zipfile.ZipFile(path) as zf:
             original = {_norm(i.filename): i.filename for i in zf.infolist() if not i.is_dir()}
             names = ((rel, None) for rel in original)

@@ -43,6 +43,20 @@ class ReconcilingImport:
             return None, f"{path} does not exist on this worker"
         return path, ""
 
+    def check_sent_archive(self) -> None:
+        """Before importing: a given ``reconcile_source`` must be readable (folder, zip, tar or image)."""
+        from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
+        from airflow_provider_xtreme1.manifest import source_kind
+
+        path, reason = self.sent_archive()
+        if path is None and self.reconcile_source not in (None, "") and "does not exist" in reason:
+            raise Xtreme1ConfigError(f"reconcile_source: {reason}.")
+        if path is not None:
+            try:
+                source_kind(path)
+            except ValueError as err:
+                raise Xtreme1ConfigError(f"reconcile_source: {err}.") from None
+
     def _note_watermark(self, context: Context, dataset_id: int) -> None:
         """Remember the dataset's highest root data id before importing: later ids are this import's."""
         from airflow_provider_xtreme1.reconcile import dataset_watermark

@@ -401,6 +401,7 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
                 f"file_url must be an http(s) URL the Xtreme1 server can GET, got {self.file_url!r}."
             )
         self.push_dataset_link(context, dataset_id)
+        self.check_sent_archive()
         if self.wait_for_completion and self.sent_archive()[0] is not None:
             self._note_watermark(context, dataset_id)
         serial = self.hook.start_import(dataset_id, self.file_url, **arguments)

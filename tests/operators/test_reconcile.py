@@ -234,6 +234,36 @@ def test_remote_source_is_not_reconciled(emu, hook, tmp_path):
     assert request_paths(emu, "GET", "/annotate/data/listByDataIds") == []
 
 
+def test_unreadable_reconcile_source_fails_before_importing(emu, hook, tmp_path):
+    from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
+
+    ds = new_dataset(hook, "LIDAR_BASIC")
+    archive = write_zip(tmp_path / "a.zip", lidar_files(["a"]))
+    (tmp_path / "notes.txt").write_text("not an archive")
+    for source, problem in (
+        (tmp_path / "gone.zip", "does not exist"),
+        (tmp_path / "notes.txt", "not a dataset"),
+    ):
+        with pytest.raises(Xtreme1ConfigError, match=rf"reconcile_source: .*{problem}"):
+            import_archive(hook, ds, archive, reconcile_source=str(source))
+    assert request_paths(emu, "POST", "/data/upload") == []
+
+
+def test_a_single_image_upload_is_reconciled(emu, hook, tmp_path):
+    ds = new_dataset(hook, "IMAGE")
+    image = tmp_path / "cat.png"
+    image.write_bytes(png())
+    from airflow_provider_xtreme1.transfer import upload
+
+    urls = hook.get_presigned_upload_url(ds, "cat.png")
+    upload(urls["presignedUrl"], image, progress_interval=-1)
+    op = Xtreme1ImportDatasetOperator(
+        task_id="import_image", dataset_id=ds, file_url=urls["accessUrl"], reconcile_source=str(image), **WAIT
+    )
+    summary = run_task(op)[0]["reconciliation"]
+    assert summary["ok"] and summary["items_sent"] == summary["items_stored"] == 1
+
+
 def test_bad_on_mismatch_fails_before_importing(emu, hook, tmp_path):
     ds = new_dataset(hook, "LIDAR_BASIC")
     with pytest.raises(ValueError, match=r"on_mismatch must be one of \('fail', 'warn'\)"):
