@@ -188,9 +188,9 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         """The requested class codes in the model's own spelling; all of the model's when none are given.
 
         A requested class matches a code or a name ignoring case and surrounding spaces: the seeded
-        LiDAR model has the code ``"CONSTRUCTION_VEHICLE "`` and the name ``" Bus"``. The server keeps
-        a detection when its label, upper-cased, equals a sent class upper-cased — exactly, spaces
-        included — so a code with stray spaces is sent both as stored and trimmed.
+        LiDAR model has the code ``"CONSTRUCTION_VEHICLE "`` and the name ``" Bus"``. Codes are sent
+        trimmed: the server keeps a detection when its label, upper-cased, equals a sent class exactly,
+        and the model services label without the seed's stray spaces.
         """
         classes = model.get("classes") or []
         codes = {_class_key(c.get("code")): str(c.get("code")) for c in classes}
@@ -210,8 +210,7 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
                     f"Its class codes: {', '.join(repr(c) for c in codes.values())}."
                 )
             chosen = [codes.get(_class_key(c)) or names[_class_key(c)] for c in wanted]
-        spelled = [s for code in chosen for s in (code, code.strip()) if s]
-        return list(dict.fromkeys(spelled))
+        return list(dict.fromkeys(code.strip() for code in chosen if code.strip()))
 
     def run_arguments(self) -> dict[str, Any]:
         """The data filters, checked and normalised."""

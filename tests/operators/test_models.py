@@ -270,3 +270,16 @@ def test_openlineage_facets_of_a_model_run(emu, lidar_dataset):
     expected = [(f"xtreme1://{host}", f"datasets/{lidar_dataset['id']}")]
     assert [(d.namespace, d.name) for d in lineage.inputs] == expected
     assert [(d.namespace, d.name) for d in lineage.outputs] == expected
+
+
+def test_seed_typos_in_class_codes_and_names_are_matched(emu, hook, lidar_dataset):
+    # the seed has the code "CONSTRUCTION_VEHICLE " and the name " Bus"; both are found ignoring case and
+    # surrounding spaces, and codes go to the server trimmed (the model services' labels have no spaces)
+    op = run_model(lidar_dataset["id"], classes=["construction_vehicle", "bus ", " Construction Vehicle"])
+    assert op.resolve_classes(hook.get_model(LIDAR_MODEL)) == ["CONSTRUCTION_VEHICLE", "BUS"]
+    result, _ = run_task(run_model(lidar_dataset["id"], classes=["Construction_Vehicle", "car"]))
+    assert result["status"] == "SUCCESS"
+    assert emu._store.runs[int(result["run_id"])]["resultFilterParam"]["classes"] == [
+        "CONSTRUCTION_VEHICLE",
+        "CAR",
+    ]
