@@ -16,10 +16,10 @@ for up to 1,000 items at a time (fewer only when their ids would make the URL lo
 characters, which servers behind nginx/Tomcat refuse at 8 KiB).
 
 An item the dataset already had before the import counts as *skipped as duplicate*: the server skips
-those and says ``Duplicate data names;`` (``Duplicate scene names:<name>;``). To tell such an item from
-one this import created, the import operators note the dataset's highest root data id before they
-start (``watermark``; ids only grow). Without it, and when the server reported duplicates, root items
-found by name count as ``unverified`` rather than stored.
+those and says ``Duplicate data names;`` (``Duplicate scene names:<name>;``, naming each scene). When it
+reported no duplicates, every item found was created by this import. When it did, root items are told
+apart by id: the import operators note the dataset's highest root data id before they start
+(``watermark``; ids only grow). Without it, root items found by name count as ``unverified``.
 """
 
 from __future__ import annotations
@@ -129,7 +129,13 @@ class Reconciliation:
 
 
 def dataset_watermark(hook: Xtreme1Hook, dataset_id: int) -> int:
-    """The highest id among the dataset's newest root items (0 for an empty dataset): one request."""
+    """The highest id among the dataset's newest root items (0 for an empty dataset): one request.
+
+    Ids and ``created_at`` grow together. An import stamps all items of a folder with one
+    ``created_at`` (second resolution), so the newest items tie; MySQL reads them backwards along the
+    index ``(dataset_id, created_at)``, whose entries end with the id, so the highest ids come first
+    **(inferred from the schema)** — and a page of 1,000 leaves room for ties either way.
+    """
     page = hook.find_data(dataset_id, page_no=1, page_size=PAGE, sort_field="CREATED_AT", asc_or_desc="DESC")
     return max((int(d["id"]) for d in page.get("list") or []), default=0)
 
@@ -172,9 +178,10 @@ def reconcile_import(
     to_count: list[tuple[int, str, SentItem]] = []
 
     def is_new(item: dict) -> bool | None:
-        if watermark is not None:
-            return item["id"] > watermark
-        return None if reported_duplicates else True
+        # The server says when it skipped a name; only then can a found item be an earlier one.
+        if not reported_duplicates:
+            return True
+        return None if watermark is None else item["id"] > watermark
 
     root_seen: set[str] = set()
     for parent in manifest.parents:
@@ -205,9 +212,7 @@ def reconcile_import(
         for sent in frames:
             _count_sent(rec, sent, result_type)
         scene = next((d for d in roots.get(collation_key(parent.name), []) if d["type"] == "SCENE"), None)
-        if f"{DUPLICATE_SCENE}{parent.name};" in message or (
-            scene is not None and watermark is not None and scene["id"] <= watermark
-        ):
+        if f"{DUPLICATE_SCENE}{parent.name};" in message:  # errorMessage is a longtext: never cut
             rec.note("scenes_skipped_duplicates", parent.name)
             for sent in frames:
                 rec.note("items_skipped_duplicates", f"{parent.name}/{sent.name}")

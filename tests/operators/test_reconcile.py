@@ -314,3 +314,16 @@ def test_manifest_counts_text_paths_and_bad_results(tmp_path):
         ("a", 2, 1, 1, False),
         ("b", 0, 0, 0, True),
     ]
+
+
+def test_without_a_watermark_reported_duplicates_leave_items_unverified(emu, hook, tmp_path):
+    from airflow_provider_xtreme1.reconcile import reconcile_import
+
+    ds = new_dataset(hook, "LIDAR_BASIC")
+    archive = write_zip(tmp_path / "a.zip", lidar_files(["a", "b"]))
+    import_archive(hook, ds, archive, result_type=None)
+    manifest = read_manifest(archive, "LIDAR_BASIC")
+    found = reconcile_import(hook, ds, manifest, "Duplicate data names;", result_type=None)
+    assert found.counts["items_unverified"] == 2 and found.counts["items_stored"] == 0 and found.ok
+    found = reconcile_import(hook, ds, manifest, "", result_type=None)
+    assert found.counts["items_stored"] == 2 and found.requests == 1
