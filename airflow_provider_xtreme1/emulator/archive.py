@@ -68,8 +68,14 @@ def extract(archive: str, dest: str) -> None:
     if mode is None:
         raise ArchiveError("The decompression of files in this format is not currently supported")
     # tarDecompress catches and logs an IOException: whatever was read so far stays, parsing goes on
-    # (zip bytes named .tar then fail as "The format of the compressed package is incorrect")
+    # (zip bytes named .tar then fail as "The format of the compressed package is incorrect"); but a bad
+    # gzip/bzip2 header throws in decompress, before tarDecompress: the job stops there
     # (J:util/DecompressionFileUtils.java).
+    magic = {"r:gz": b"\x1f\x8b", "r:bz2": b"BZh"}.get(mode)
+    if magic is not None:
+        with open(archive, "rb") as fh:
+            if fh.read(len(magic)) != magic:
+                raise ArchiveError("bad compressed stream header")
     try:
         _untar(archive, mode, dest)
     except (tarfile.TarError, OSError, EOFError, zlib.error):

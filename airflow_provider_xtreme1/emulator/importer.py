@@ -25,7 +25,7 @@ from .archive import (
     text_paths,
 )
 from .jobs import JobAborted, internal_key, set_status
-from .state import USER_ID
+from .state import USER_ID, iso
 
 if TYPE_CHECKING:
     from .emulator import Xtreme1Emulator
@@ -279,7 +279,7 @@ class _Ctx:
                 self.progress(parsed)
         set_status(self.rec, "PARSE_COMPLETED", parsedDataNum=total, errorMessage=self.error_text())
         if run is not None:
-            run.update(status="SUCCESS")
+            run.update(status="SUCCESS", updatedAt=iso())  # updated_at: ON UPDATE CURRENT_TIMESTAMP
 
     def prepare(self, parent: str, name: str, classes: dict[int, dict[str, Any]]):
         files = single_data_files(parent, name, self.ds["type"], self.errors)
