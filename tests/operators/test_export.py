@@ -117,6 +117,14 @@ def test_coco_export_of_an_image_dataset(emu, image_dataset, tmp_path):
     assert len(coco["images"]) == 3 and coco["annotations"]
 
 
+def test_coco_export_of_a_v091_server_ends_as_stalled(emu, image_dataset, tmp_path):
+    from airflow_provider_xtreme1.exceptions import Xtreme1JobStalledError
+
+    op = export_operator(image_dataset["id"], tmp_path / "coco.zip", data_format="COCO", stall_timeout=1)
+    with pytest.raises(Xtreme1JobStalledError, match=r"GENERATING"):
+        run_task(op)
+
+
 def test_coco_on_a_lidar_dataset_fails_before_starting(emu, lidar_dataset, tmp_path):
     op = export_operator(lidar_dataset["id"], tmp_path / "gt.zip", data_format="coco")
     with pytest.raises(Xtreme1ConfigError, match=r"COCO export needs an IMAGE dataset.*LIDAR_FUSION"):
