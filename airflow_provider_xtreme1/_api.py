@@ -481,7 +481,7 @@ def start_model_run(
     annotation_status: str | None = None,
 ) -> ApiCall[None]:
     # Without classes the server's result handler fails and the run never ends, so they are required.
-    codes = [str(c).strip() for c in _as_list(classes) if str(c).strip()]
+    codes = list(dict.fromkeys(str(c).strip() for c in _as_list(classes) if str(c).strip()))
     if not codes:
         raise ValueError("classes must name at least one model class code (e.g. ['CAR', 'PEDESTRIAN'])")
     result_filter: dict[str, Any] = {"classes": codes}

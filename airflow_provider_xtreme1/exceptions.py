@@ -117,6 +117,10 @@ class Xtreme1JobFailedError(Xtreme1JobError):
     """The server reported the job as failed."""
 
 
+class Xtreme1ReconcileError(Xtreme1JobError):
+    """The import finished, but the dataset does not hold everything the archive sent."""
+
+
 class Xtreme1JobStalledError(Xtreme1JobError):
     """The job made no progress for ``stall_timeout`` seconds."""
 

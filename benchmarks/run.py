@@ -5,7 +5,8 @@
     python -m benchmarks --only pack,api --runs 5 --json results.json
 
 Sections: ``transfer`` (1 upload, 2 ObjectStoragePath upload, 3 download), ``pack`` (4), ``parse`` (5),
-``triggers`` (6), ``api`` (7), ``convert`` (8). All data lives in one temp folder, removed at the end.
+``triggers`` (6), ``api`` (7), ``convert`` (8), ``reconcile`` (9). All data lives in one temp folder, removed
+at the end.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from benchmarks.common import MiB, load_average, workspace
 
-SECTIONS = ("transfer", "pack", "parse", "triggers", "api", "convert")
+SECTIONS = ("transfer", "pack", "parse", "triggers", "api", "convert", "reconcile")
 PACKAGES = (
     "apache-airflow",
     "apache-airflow-task-sdk",
@@ -107,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
                 from benchmarks import bench_convert
 
                 text, figures = bench_convert.run(root, args.quick, runs, log)
+            elif section == "reconcile":
+                from benchmarks import bench_reconcile
+
+                text, figures = bench_reconcile.run(root, runs, log)
             else:
                 from benchmarks import bench_api
 

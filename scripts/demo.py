@@ -97,10 +97,19 @@ def main() -> int:
             f"  imported: {upload.get('parsed_data_num')} of {upload.get('total_data_num')} data items into "
             f"dataset {upload.get('dataset_id')}, import {upload.get('serial_number')} {upload.get('status')}"
         )
+        check = upload.get("reconciliation") or {}
+        if check.get("checked"):
+            print(
+                f"  reconciled: {check.get('items_stored')} of {check.get('items_sent')} items and "
+                f"{check.get('objects_stored')} of {check.get('objects_sent')} objects stored, "
+                f"{check.get('items_skipped_duplicates')} skipped as duplicates "
+                f"({check.get('requests')} requests)"
+            )
     if model:
         print(
             f"  model run {model.get('run_id')} ({model.get('run_no')}): {model.get('status')} over "
-            f"{model.get('data_count')} items, metrics {model.get('metrics')}"
+            f"{model.get('data_count')} items, "
+            f"metrics {model.get('metrics') or 'none (no evaluation service)'}"
         )
     if predictions:
         print(

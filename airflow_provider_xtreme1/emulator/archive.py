@@ -10,6 +10,7 @@ import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 IMAGE_EXTS = {"jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"}
 ARCHIVE_EXTS = {"zip", "tar"}
@@ -66,6 +67,22 @@ def extract(archive: str, dest: str) -> None:
     mode = next((m for suffix, m in modes.items() if upper.endswith(suffix)), None)
     if mode is None:
         raise ArchiveError("The decompression of files in this format is not currently supported")
+    # tarDecompress catches and logs an IOException: whatever was read so far stays, parsing goes on
+    # (zip bytes named .tar then fail as "The format of the compressed package is incorrect"); but a bad
+    # gzip/bzip2 header throws in decompress, before tarDecompress: the job stops there
+    # (J:util/DecompressionFileUtils.java).
+    magic = {"r:gz": b"\x1f\x8b", "r:bz2": b"BZh"}.get(mode)
+    if magic is not None:
+        with open(archive, "rb") as fh:
+            if fh.read(len(magic)) != magic:
+                raise ArchiveError("bad compressed stream header")
+    try:
+        _untar(archive, mode, dest)
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
+        return
+
+
+def _untar(archive: str, mode: str, dest: str) -> None:
     with tarfile.open(archive, mode) as tf:
         for member in tf:
             target = _safe_target(dest, member.name)
@@ -161,17 +178,8 @@ def single_data_files(parent: str, name: str, dataset_type: str, errors: list[st
     """All files named ``name.*`` in the sensor folders; a folder with two such files voids the item."""
     found: list[str] = []
     broken = False
-    for folder in _listdir(parent):
-        full = os.path.join(parent, folder)
-        if not (os.path.isdir(full) and is_sensor_folder(folder, dataset_type)):
-            continue
-        matches = [
-            os.path.join(full, f)
-            for f in _listdir(full)
-            if os.path.isfile(os.path.join(full, f))
-            and file_format_ok(f, dataset_type)
-            and base_name(f) == name
-        ]
+    for folder, by_name in _sensor_index(parent, dataset_type):
+        matches = by_name.get(name, [])
         if len(matches) == 1:
             found += matches
         elif len(matches) > 1:
@@ -180,37 +188,77 @@ def single_data_files(parent: str, name: str, dataset_type: str, errors: list[st
     return [] if broken else found
 
 
-def find_result_file(parent: str, name: str) -> str | None:
-    """``result/<name>.json`` at most two levels below the data parent."""
-    for dirpath, dirnames, filenames in os.walk(parent):
-        depth = os.path.relpath(dirpath, parent).count(os.sep) + (0 if dirpath == parent else 1)
-        if depth >= 2:
-            dirnames[:] = []
-        if os.path.basename(dirpath).lower() != "result" or dirpath == parent:
+@lru_cache(maxsize=64)
+def _sensor_index(parent: str, dataset_type: str) -> tuple[tuple[str, dict[str, list[str]]], ...]:
+    """Per sensor folder of ``parent``: base name → files (listed once per import, not once per item).
+
+    Import folders are fresh per job, so a cached listing never goes stale.
+    """
+    out = []
+    for folder in _listdir(parent):
+        full = os.path.join(parent, folder)
+        if not (os.path.isdir(full) and is_sensor_folder(folder, dataset_type)):
             continue
-        for f in sorted(filenames):
-            if f.upper().endswith(".JSON") and base_name(f) == name:
-                return os.path.join(dirpath, f)
-    return None
+        by_name: dict[str, list[str]] = {}
+        for f in _listdir(full):
+            if file_format_ok(f, dataset_type) and os.path.isfile(os.path.join(full, f)):
+                by_name.setdefault(base_name(f), []).append(os.path.join(full, f))
+        out.append((folder, by_name))
+    return tuple(out)
+
+
+def find_result_file(parent: str, name: str) -> str | None:
+    """``<name>.json`` in a folder named ``result``, at most two levels below the data parent.
+
+    ``FileUtil.loopFiles(dataParent, 2, null)`` visits files down to depth 2 only, so a root item's
+    result comes from ``<parent>/result/`` and never from ``<parent>/scene_01/result/`` (depth 3)
+    (J:usecase/UploadDataUseCase.java ``handleDataResult``).
+    """
+    return _result_index(parent).get(name)
+
+
+@lru_cache(maxsize=64)
+def _result_index(parent: str) -> dict[str, str]:
+    found: dict[str, list[str]] = {}
+    for dirpath, dirnames, filenames in os.walk(parent):
+        depth = 0 if dirpath == parent else os.path.relpath(dirpath, parent).count(os.sep) + 1
+        if depth >= 1:
+            dirnames[:] = []  # files of depth-1 folders are at depth 2: nothing deeper is visited
+        if os.path.basename(dirpath).lower() != "result":
+            continue
+        for f in filenames:
+            if f.upper().endswith(".JSON"):
+                found.setdefault(base_name(f), []).append(os.path.join(dirpath, f))
+    return {name: min(paths) for name, paths in found.items()}
 
 
 def read_result_objects(path: str, name: str, errors: list[str]) -> list[dict]:
-    """Objects of one result file after the server's validation (bad ones dropped with a message)."""
+    """Objects of one result file after the server's validation (bad ones dropped with a message).
+
+    Raises ``ValueError`` where the server's JSON-to-bean conversion throws (``objects`` not a list,
+    an object that is not a JSON object, a top level that is neither object nor array): the server
+    only logs that, so the file's objects are lost with nothing in ``errorMessage``
+    (J:usecase/UploadDataUseCase.java ``handleDataResult``, ``verifyDataResult``).
+    """
     with open(path, encoding="utf-8") as fh:
         raw = json.load(fh)
+    parts = raw if isinstance(raw, list) else [raw]
     objects: list = []
-    if isinstance(raw, list):
-        for part in raw:
-            if isinstance(part, dict) and part.get("objects"):
-                objects += part["objects"]
-    elif isinstance(raw, dict):
-        objects = raw.get("objects") or []
+    for part in parts:
+        if not isinstance(part, dict):
+            raise ValueError("result part is not a JSON object")
+        found = part.get("objects")
+        if found is not None and not isinstance(found, list):
+            raise ValueError("objects is not a list")
+        objects += found or []
     if not objects:
         errors.append(f"{name}.json the objects in the result file cannot be empty;")
         return []
+    if not all(isinstance(obj, dict) for obj in objects):
+        raise ValueError("an object is not a JSON object")
     kept = []
     for obj in objects:
-        if not isinstance(obj, dict) or obj.get("type") not in RESULT_TYPES:
+        if obj.get("type") not in RESULT_TYPES:
             errors.append(f"{name}.json the objects exist object type error;")
         elif obj.get("contour") is None:
             errors.append(f"{name}.json the objects exist object contour miss;")

@@ -32,6 +32,10 @@ class Xtreme1Emulator:
     :param data_dir: where objects and job scratch files live; a temporary directory (removed on
         :meth:`stop`) when ``None``.
     :param step_delay: seconds each job state step takes (upload, export and model-run workers).
+
+    ``coco_export`` picks which server build COCO exports behave like: ``"v0.9.1"`` (default, the image
+    docker-compose pulls: the export never leaves GENERATING, issue #295), ``"HEAD-failing"`` (the SDK
+    converter answers an error: FAILED) or ``"HEAD"`` (converted, COMPLETED).
     """
 
     def __init__(
@@ -73,6 +77,8 @@ class Xtreme1Emulator:
             "export": WorkerPool("export", 2),
             "model": WorkerPool("model", 3),
         }
+        self._run_metrics: dict[int, dict[str, Any]] = {}
+        self.coco_export = "v0.9.1"
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -137,6 +143,7 @@ class Xtreme1Emulator:
                 for pool in self._pools.values():
                     pool.clear()
                 self._store.reset()
+                self._run_metrics.clear()
                 self._objects.wipe()
                 self._storage.etags.clear()
 
@@ -203,6 +210,41 @@ class Xtreme1Emulator:
         if mode not in MODEL_FAILURE_MODES:
             raise ValueError(f"mode must be one of {MODEL_FAILURE_MODES}")
         self._store.model_failures[model_id] = mode
+
+    def set_run_metrics(self, run_id: int, metrics: list[dict[str, Any]] | None) -> None:
+        """Make the evaluation service answer for a model run: ``[{name, value, description}, ...]``.
+
+        The server stores ``{"metrics": [...]}`` when a run ends SUCCESS and the evaluation service
+        answered; otherwise ``metrics`` stays null. Applies at once to a run that already succeeded.
+        """
+        value = None if metrics is None else {"metrics": [dict(m) for m in metrics]}
+        with self._store.lock:
+            if value is None:
+                self._run_metrics.pop(run_id, None)
+            else:
+                self._run_metrics[run_id] = value
+            run = self._store.runs.get(run_id)
+            if run is not None and run["status"] == "SUCCESS":
+                run["metrics"] = copy.deepcopy(value)
+
+    def add_class(self, dataset_id: int, name: str, tool_type: str = "CUBOID", color: str = "#7dfaf2") -> int:
+        """Add a class to a dataset's ontology (what ``datasetClass/create`` does); returns its id."""
+        with self._store.lock:
+            cid = self._store.next_id("class")
+            self._store.classes[cid] = {
+                "id": cid,
+                "ontologyId": None,
+                "classId": None,
+                "datasetId": dataset_id,
+                "name": name,
+                "color": color,
+                "toolType": tool_type,
+                "toolTypeOptions": {},
+                "attributes": [],
+                "datasetClassNum": 0,
+                "createdAt": None,
+            }
+            return cid
 
     # ------------------------------------------------------------------------------------- internals
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 import uuid
 import zipfile
 from datetime import datetime
@@ -167,6 +166,8 @@ def run_export(emu: Xtreme1Emulator, generation: int, serial: str) -> None:
                     _coco_add(coco, item, results)
                 rec["generatedNum"] = n
             if rec["dataFormat"] == "COCO":
+                if not _coco_converted(emu, rec):
+                    return
                 zf.writestr(f"{top}/result/coco.json", json.dumps(coco))
         emu._step(generation)
         key = f"{USER_ID}/{rec['timestamp']}/{rec['fileName']}"
@@ -175,6 +176,22 @@ def run_export(emu: Xtreme1Emulator, generation: int, serial: str) -> None:
         if os.path.exists(temp):
             os.unlink(temp)
     rec.update(key=key, fileId=store.next_id("file"), status="COMPLETED", updatedAt=iso())
+
+
+def _coco_converted(emu: Xtreme1Emulator, rec: dict[str, Any]) -> bool:
+    """What becomes of a COCO export after the JSON files are written (J:usecase/ExportUseCase.java).
+
+    ``emu.coco_export`` picks the server build: ``"v0.9.1"`` (default; the image docker-compose pulls)
+    crashes moving the missing ``image`` folder (issue #295) and the record stays GENERATING;
+    ``"HEAD-failing"`` runs the SDK converter, which answers an error, and writes FAILED;
+    ``"HEAD"`` converts (``result/coco.json``) and completes.
+    """
+    mode = emu.coco_export
+    if mode == "HEAD":
+        return True
+    if mode == "HEAD-failing":
+        rec.update(status="FAILED", updatedAt=iso())
+    return False
 
 
 def _coco_add(coco: dict[str, list], item: dict[str, Any], results: list[dict[str, Any]]) -> None:
@@ -272,9 +289,8 @@ def run_model(
             failures.append(f"{data_id}:Model service connection timed out")
         else:
             image = next((f for f in item["files"] if f.get("width")), None)
-            objects = filter_predictions(
-                predict(model, item["name"], image and image["width"], image and image["height"]), params
-            )
+            found = predict(model, item["name"], image and image["width"], image and image["height"])
+            objects = filter_predictions(model, found, params)
             with store.lock:
                 for obj in objects:
                     store.add_object(item, obj, "MODEL", run_id)
@@ -287,19 +303,11 @@ def run_model(
     if failures and len(failures) == len(data_ids):
         run.update(status="FAILURE", errorReason=json.dumps(failures[:1]), **done)
     elif failures:
-        run.update(status="SUCCESS_WITH_ERROR", errorReason=reason, metrics=_metrics(run_id), **done)
+        run.update(status="SUCCESS_WITH_ERROR", errorReason=reason, **done)
     else:
-        run.update(status="SUCCESS", metrics=_metrics(run_id), **done)
-
-
-def _metrics(run_id: int) -> dict[str, Any]:
-    seed = (run_id * 7919) % 100 / 100
-    return {
-        "precision": round(0.6 + seed * 0.3, 4),
-        "recall": round(0.5 + seed * 0.4, 4),
-        "mAP": round(0.4 + seed * 0.4, 4),
-        "evaluatedAt": iso(time.time()),
-    }
+        # Metrics come from the evaluation service, only on SUCCESS and only when it answered;
+        # otherwise null (J:adapter/api/job/AbstractModelMessageHandler.java calculateMetrics).
+        run.update(status="SUCCESS", metrics=emu._run_metrics.get(run_id), **done)
 
 
 def matching_run_data(

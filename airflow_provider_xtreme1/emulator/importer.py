@@ -7,11 +7,11 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ..collation import collation_key
 from .archive import (
     IMAGE_EXTS,
     ArchiveError,
     base_name,
-    count_files,
     data_names,
     ext_of,
     extract,
@@ -25,7 +25,7 @@ from .archive import (
     text_paths,
 )
 from .jobs import JobAborted, internal_key, set_status
-from .state import USER_ID
+from .state import USER_ID, iso
 
 if TYPE_CHECKING:
     from .emulator import Xtreme1Emulator
@@ -65,8 +65,10 @@ def import_package(emu: Xtreme1Emulator, generation: int, rec: dict[str, Any], s
     except (ArchiveError, OSError, ValueError, EOFError) as exc:
         # the real worker throws here and never writes a terminal status
         raise JobAborted() from exc
-    if count_files(root) == 0:
-        set_status(rec, "FAILED", errorMessage="Compressed package is empty")
+    if ds["type"] == "IMAGE" and rec.get("dataFormat") == "COCO":
+        # HEAD calls the SDK converter with --mode 'upload', which SDK 6b53a73 rejects: no response
+        # file, so "Incorrect file format" (J:usecase/UploadDataUseCase.java cocoConvertToX1, issue #301)
+        set_status(rec, "FAILED", errorMessage="Incorrect file format")
         return
     ctx = _Ctx(emu, generation, rec, ds, root, base_name(saved))
     if ds["type"] == "TEXT":
@@ -97,8 +99,9 @@ def _single_image(emu: Xtreme1Emulator, rec: dict[str, Any], ds: dict[str, Any],
     }
     error = ""
     with emu._store.lock:
-        if emu._store.find_child(ds["id"], 0, base_name(name), "SINGLE_DATA"):
-            error = "Duplicate data name;"
+        taken = {collation_key(d["name"]) for d in emu._store.single_data(ds["id"]) if d["parentId"] == 0}
+        if collation_key(base_name(name)) in taken:
+            error = "Duplicate data name;"  # DuplicateKeyException on the unique key
         else:
             emu._store.add_data(ds["id"], base_name(name), "SINGLE_DATA", 0, [entry])
     set_status(rec, "PARSE_COMPLETED", totalDataNum=1, parsedDataNum=1, errorMessage=error)
@@ -122,6 +125,8 @@ class _Ctx:
         self.root = root
         self.package = package
         self.errors: list[str] = []
+        self._siblings: dict[int, dict[str, list[dict[str, Any]]]] = {}
+        self._known = -1
         self.prefix = f"{USER_ID}/{ds['id']}/{uuid.uuid4().hex}"
 
     def error_text(self) -> str:
@@ -156,18 +161,63 @@ class _Ctx:
     def insert(
         self, prepared: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]], parent_id: int
     ) -> None:
+        """``insertBatch`` + ``saveBatchDataResult`` of one batch (J:usecase/UploadDataUseCase.java).
+
+        ``findByNames`` asks MySQL for names ``IN`` the batch under the same parent (any type), so the
+        collation matches ``Dup`` for ``DUP``; the batch is then filtered with Java's exact ``equals``.
+        A name that only the collation finds (or two of the batch that are one name to it) reaches the
+        unique key ``(dataset_id, type, parent_id, name)``: the whole batch is rolled back. Both cases
+        add ``Duplicate data names;`` once. Objects of every item of the batch are inserted when any
+        item got in — those of skipped items with the temporary data id nobody can find.
+        """
+        ds_id = self.ds["id"]
         with self.store.lock:
-            fresh = []
-            for name, files, objects in prepared:
-                if self.store.find_child(self.ds["id"], parent_id, name, "SINGLE_DATA"):
-                    if "Duplicate" not in self.error_text():
-                        self.errors.append("Duplicate data names;")
-                    continue
-                fresh.append((name, files, objects))
+            siblings = self.siblings(parent_id)
+            existing = [d for name, _, _ in prepared for d in siblings.get(collation_key(name), [])]
+            existing = list({d["id"]: d for d in existing}.values())
+            exact = {d["name"] for d in existing}
+            fresh = [p for p in prepared if p[0] not in exact]
+            if existing:
+                self.duplicate()
+            if not fresh:
+                return
+            taken = {collation_key(d["name"]) for d in existing if d["type"] == "SINGLE_DATA"}
+            keys = [collation_key(name) for name, _, _ in fresh]
+            if taken & set(keys) or len(set(keys)) < len(keys):
+                self.duplicate()  # DuplicateKeyException: saveBatch rolls the whole batch back
+                return
+            inserted = []
             for name, files, objects in fresh:
-                item = self.store.add_data(self.ds["id"], name, "SINGLE_DATA", parent_id, files)
-                for obj in objects:
-                    self.store.add_object(item, obj, self.source_type, self.source_id)
+                item = self.store.add_data(ds_id, name, "SINGLE_DATA", parent_id, files)
+                siblings.setdefault(collation_key(name), []).append(item)
+                inserted += [(item, obj) for obj in objects]
+            self._known = len(self.store.data)
+            if not inserted:
+                return
+            for item, obj in inserted:
+                self.store.add_object(item, obj, self.source_type, self.source_id)
+            for name, _, objects in prepared:
+                if name in exact:
+                    orphan = {"id": -self.store.next_id("data"), "datasetId": ds_id}
+                    for obj in objects:
+                        self.store.add_object(orphan, obj, self.source_type, self.source_id)
+
+    def siblings(self, parent_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Items of the dataset under ``parent_id`` by collation key; re-read when others changed data."""
+        if self._known != len(self.store.data):
+            self._siblings.clear()
+        if parent_id not in self._siblings:
+            index: dict[str, list[dict[str, Any]]] = {}
+            for d in self.store.data.values():
+                if d["datasetId"] == self.ds["id"] and d["parentId"] == parent_id:
+                    index.setdefault(collation_key(d["name"]), []).append(d)
+            self._siblings[parent_id] = index
+        self._known = len(self.store.data)
+        return self._siblings[parent_id]
+
+    def duplicate(self) -> None:
+        if "Duplicate" not in self.error_text():
+            self.errors.append("Duplicate data names;")
 
     # ------------------------------------------------------------------------------------------ LiDAR/IMAGE
 
@@ -184,22 +234,32 @@ class _Ctx:
             set_status(self.rec, "FAILED", errorMessage="Compressed package is empty")
             return
         self.source_id: int | None = None
-        self.source_type = "DATA_FLOW"
+        # The builder never sets sourceType and insertBatch writes every column: NULL, not the
+        # column default (J:usecase/UploadDataUseCase.java, J:adapter/port/dao/mybatis/extension/
+        # InsertBatchMethod.java).
+        self.source_type = None
         run = None
         if self.rec.get("resultType"):
             self.source_id = -1
             if self.rec["resultType"] == "MODEL_RUN":
                 if self.store.models.get(self.rec.get("modelId")) is None:
                     raise JobAborted()  # DATASET__MODEL_NOT_EXIST thrown in the worker: stuck
-                run = self.store.create_run(self.rec["modelId"], self.ds["id"], total, status="RUNNING")
-                self.source_id, self.source_type = run["id"], "MODEL"
+                # STARTED with the model's version and the package's item count, no filters; set
+                # SUCCESS (status only) once parsed (J:usecase/ModelRunRecordUseCase.java save, updateById)
+                run = self.store.create_run(self.rec["modelId"], self.ds["id"], total)
+                self.source_id = run["id"]
         classes = {c["id"]: c for c in self.store.dataset_classes(self.ds["id"])}
         parsed = 0
         for parent in parents:
             parent_id = 0
             if parent.is_scene:
                 with self.store.lock:
-                    if self.store.find_child(self.ds["id"], 0, parent.name, "SCENE"):
+                    scenes = {
+                        collation_key(d["name"])
+                        for d in self.store.dataset_data(self.ds["id"])
+                        if d["type"] == "SCENE" and d["parentId"] == 0
+                    }
+                    if collation_key(parent.name) in scenes:  # the unique key refuses saveScene
                         self.errors.append(f"Duplicate scene names:{parent.name};")
                         continue
                     parent_id = self.store.add_data(self.ds["id"], parent.name, "SCENE", 0, [])["id"]
@@ -219,7 +279,7 @@ class _Ctx:
                 self.progress(parsed)
         set_status(self.rec, "PARSE_COMPLETED", parsedDataNum=total, errorMessage=self.error_text())
         if run is not None:
-            run.update(status="SUCCESS", progress=run["dataCount"])
+            run.update(status="SUCCESS", updatedAt=iso())  # updated_at: ON UPDATE CURRENT_TIMESTAMP
 
     def prepare(self, parent: str, name: str, classes: dict[int, dict[str, Any]]):
         files = single_data_files(parent, name, self.ds["type"], self.errors)
@@ -267,7 +327,7 @@ class _Ctx:
             set_status(self.rec, "FAILED", errorMessage="Compressed package is empty")
             return
         self.rec.update(totalDataNum=len(files), parsedDataNum=0)
-        self.source_id, self.source_type = None, "DATA_FLOW"
+        self.source_id, self.source_type = None, None
         for parsed, path in enumerate(files, 1):
             self.emu._alive(self.generation)
             try:

@@ -6,19 +6,106 @@ import hashlib
 import random
 from typing import Any
 
+# (name, code) exactly as deploy/mysql/migration/V2__Init_data.sql seeds them, typos included:
+# " Bus" has a leading space and "CONSTRUCTION_VEHICLE " a trailing one.
 LIDAR_CLASSES = [
-    "CAR",
-    "TRUCK",
-    "CONSTRUCTION_VEHICLE",
-    "BUS",
-    "TRAILER",
-    "BARRIER",
-    "MOTORCYCLE",
-    "BICYCLE",
-    "PEDESTRIAN",
-    "TRAFFIC_CONE",
+    ("Car", "CAR"),
+    ("Truck", "TRUCK"),
+    ("Construction Vehicle", "CONSTRUCTION_VEHICLE "),
+    (" Bus", "BUS"),
+    ("Trailer", "TRAILER"),
+    ("Barrier", "BARRIER"),
+    ("Motorcycle", "MOTORCYCLE"),
+    ("Bicycle", "BICYCLE"),
+    ("Pedestrian", "PEDESTRIAN"),
+    ("Traffic Cone", "TRAFFIC_CONE"),
 ]
 COCO_CLASSES = [
+    ("Person", "person"),
+    ("Bicycle", "bicycle"),
+    ("Car", "car"),
+    ("Motorcycle", "motorcycle"),
+    ("Airplane", "airplane"),
+    ("Train", "train"),
+    ("Truck", "truck"),
+    ("Boat", "boat"),
+    ("Traffic Light", "traffic light"),
+    ("Fire Hydrant", "fire hydrant"),
+    ("Stop Sign", "stop sign"),
+    ("Parking Meter", "parking meter"),
+    ("Bench", "bench"),
+    ("Bird", "bird"),
+    ("Cat", "cat"),
+    ("Dog", "dog"),
+    ("Horse", "horse"),
+    ("Sheep", "sheep"),
+    ("Cow", "cow"),
+    ("Elephant", "elephant"),
+    ("Bear", "bear"),
+    ("Zebra", "zebra"),
+    ("Giraffe", "giraffe"),
+    ("Backpack", "backpack"),
+    ("Umbrella", "umbrella"),
+    ("Handbag", "handbag"),
+    ("Tie", "tie"),
+    ("Suitcase", "suitcase"),
+    ("Frisbee", "frisbee"),
+    ("Skis", "skis"),
+    ("Snowboard", "snowboard"),
+    ("Sports Ball", "sports ball"),
+    ("Kite", "kite"),
+    ("Baseball Bat", "baseball bat"),
+    ("Baseball Glove", "baseball glove"),
+    ("Skateboard", "skateboard"),
+    ("Surfboard", "surfboard"),
+    ("Tennis Racket", "tennis racket"),
+    ("Bottle", "bottle"),
+    ("Wine Glass", "wine glass"),
+    ("Cup", "cup"),
+    ("Fork", "fork"),
+    ("Knife", "knife"),
+    ("Spoon", "spoon"),
+    ("Bowl", "bowl"),
+    ("Banana", "banana"),
+    ("Apple", "apple"),
+    ("Sandwich", "sandwich"),
+    ("Orange", "orange"),
+    ("Broccoli", "broccoli"),
+    ("Carrot", "carrot"),
+    ("Hot Dog", "hot dog"),
+    ("Pizza", "pizza"),
+    ("Donut", "donut"),
+    ("Cake", "cake"),
+    ("Chair", "chair"),
+    ("Couch", "couch"),
+    ("Potted Plant", "potted plant"),
+    ("Bed", "bed"),
+    ("Dining Table", "dining table"),
+    ("Toilet", "toilet"),
+    ("Tv", "tv"),
+    ("Laptop", "laptop"),
+    ("Mouse", "mouse"),
+    ("Remote", "remote"),
+    ("Keyboard", "keyboard"),
+    ("Cell Phone", "cell phone"),
+    ("Microwave", "microwave"),
+    ("Oven", "oven"),
+    ("Toaster", "toaster"),
+    ("Sink", "sink"),
+    ("Refrigerator", "refrigerator"),
+    ("Book", "book"),
+    ("Clock", "clock"),
+    ("Vase", "vase"),
+    ("Scissors", "scissors"),
+    ("Teddy Bear", "teddy bear"),
+    ("Hair Drier", "hair drier"),
+    ("Toothbrush", "toothbrush"),
+    ("Bus", "bus"),
+]
+# The labels the fake model services emit (a real service's own labels, without the seed's stray
+# spaces; the first ten COCO labels are the ones the fake detector picks from).
+LIDAR_LABELS = [code.strip() for _, code in LIDAR_CLASSES]
+COCO_LABELS = [
     "person",
     "bicycle",
     "car",
@@ -29,92 +116,22 @@ COCO_CLASSES = [
     "truck",
     "boat",
     "traffic light",
-    "fire hydrant",
-    "stop sign",
-    "parking meter",
-    "bench",
-    "bird",
-    "cat",
-    "dog",
-    "horse",
-    "sheep",
-    "cow",
-    "elephant",
-    "bear",
-    "zebra",
-    "giraffe",
-    "backpack",
-    "umbrella",
-    "handbag",
-    "tie",
-    "suitcase",
-    "frisbee",
-    "skis",
-    "snowboard",
-    "sports ball",
-    "kite",
-    "baseball bat",
-    "baseball glove",
-    "skateboard",
-    "surfboard",
-    "tennis racket",
-    "bottle",
-    "wine glass",
-    "cup",
-    "fork",
-    "knife",
-    "spoon",
-    "bowl",
-    "banana",
-    "apple",
-    "sandwich",
-    "orange",
-    "broccoli",
-    "carrot",
-    "hot dog",
-    "pizza",
-    "donut",
-    "cake",
-    "chair",
-    "couch",
-    "potted plant",
-    "bed",
-    "dining table",
-    "toilet",
-    "tv",
-    "laptop",
-    "mouse",
-    "remote",
-    "keyboard",
-    "cell phone",
-    "microwave",
-    "oven",
-    "toaster",
-    "sink",
-    "refrigerator",
-    "book",
-    "clock",
-    "vase",
-    "scissors",
-    "teddy bear",
-    "hair drier",
-    "toothbrush",
 ]
 
 
 def seed_models(now: str) -> dict[int, dict[str, Any]]:
     """The two models every fresh Xtreme1 install has."""
 
-    def model(mid: int, name: str, dtype: str, code: str, url: str, classes: list[str]) -> dict[str, Any]:
+    def model(
+        mid: int, name: str, version: str, dtype: str, code: str, url: str, classes: list[tuple[str, str]]
+    ) -> dict[str, Any]:
         return {
             "id": mid,
             "name": name,
-            "version": "v1.0",
+            "version": version,
             "description": "",
             "scenario": "",
-            "classes": [
-                {"name": c.replace("_", " ").title() if dtype == "LIDAR" else c, "code": c} for c in classes
-            ],
+            "classes": [{"name": n, "code": c} for n, c in classes],
             "datasetType": dtype,
             "modelCode": code,
             "url": url,
@@ -126,6 +143,7 @@ def seed_models(now: str) -> dict[int, dict[str, Any]]:
         1: model(
             1,
             "Basic Lidar Object Detection11",
+            "v0.1.2",
             "LIDAR",
             "LIDAR_DETECTION",
             "http://point-cloud-object-detection:5000/pointCloud/recognition",
@@ -134,6 +152,7 @@ def seed_models(now: str) -> dict[int, dict[str, Any]]:
         2: model(
             2,
             "COCO Object Detection",
+            "v0.1.0",
             "IMAGE",
             "IMAGE_DETECTION",
             "http://image-object-detection:5000/image/recognition ",
@@ -148,21 +167,30 @@ def model_fits(model_type: str, dataset_type: str) -> bool:
     return model_type == dataset_type
 
 
+def _labels(model: dict[str, Any]) -> list[str]:
+    """What the model service answers with: its own labels (the seed's codes without stray spaces)."""
+    if model["id"] == 1:
+        return LIDAR_LABELS
+    if model["id"] == 2:
+        return COCO_LABELS
+    return [str(c["code"]).strip() for c in model["classes"]][:10] or ["object"]
+
+
 def predict(
     model: dict[str, Any], data_name: str, width: int | None = None, height: int | None = None
 ) -> list[dict[str, Any]]:
-    """Deterministic objects for one data item (same name → same objects)."""
+    """Deterministic detections ``{label, confidence, ...}`` for one data item (same name → same)."""
     seed = int.from_bytes(hashlib.sha256(f"{model['id']}:{data_name}".encode()).digest()[:8], "big")
     rnd = random.Random(seed)
-    codes = [c["code"] for c in model["classes"]] or ["object"]
+    labels = _labels(model)
     objects = []
     for _ in range(rnd.randint(2, 5)):
-        code = rnd.choice(codes[:10])
+        label = rnd.choice(labels)
         confidence = round(rnd.uniform(0.2, 0.99), 4)
         if model["datasetType"] == "LIDAR":
             objects.append(
                 {
-                    "modelClass": code,
+                    "label": label,
                     "type": "3D_BOX",
                     "confidence": confidence,
                     "center3D": {
@@ -184,7 +212,7 @@ def predict(
             x2, y2 = rnd.uniform(x1 + 1, w), rnd.uniform(y1 + 1, h)
             objects.append(
                 {
-                    "modelClass": code,
+                    "label": label,
                     "confidence": confidence,
                     "type": "RECTANGLE",
                     "points": [
@@ -196,8 +224,24 @@ def predict(
     return objects
 
 
-def filter_predictions(objects: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
-    classes = {str(c).lower() for c in params.get("classes") or []}
+def filter_predictions(
+    model: dict[str, Any], objects: list[dict[str, Any]], params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Keep the detections the run asked for and shape them as the server stores them.
+
+    The class filter upper-cases both sides and compares exactly: a requested ``"CONSTRUCTION_VEHICLE "``
+    (the seed's code) does not match the label ``CONSTRUCTION_VEHICLE``. ``modelClass`` is the NAME of
+    the model class whose code equals the label, or null (J:adapter/api/job/converter/
+    ModelResultConverter.java, ModelCocoResponseConverter.java).
+    """
+    classes = {str(c).upper() for c in params.get("classes") or []}
     low = float(params.get("minConfidence") if params.get("minConfidence") is not None else 0)
     high = float(params.get("maxConfidence") if params.get("maxConfidence") is not None else 1)
-    return [o for o in objects if o["modelClass"].lower() in classes and low <= o["confidence"] <= high]
+    names = {str(c["code"]): c["name"] for c in model["classes"]}
+    kept = []
+    for obj in objects:
+        if (classes and obj["label"].upper() not in classes) or not low <= obj["confidence"] <= high:
+            continue
+        shaped = {k: v for k, v in obj.items() if k != "label"}
+        kept.append({"modelClass": names.get(obj["label"]), **shaped})
+    return kept

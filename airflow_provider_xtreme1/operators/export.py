@@ -209,7 +209,8 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
     :param select_model_run_ids: the result sources: ``-1`` = ground truth (default), other values are
         model-run ids (e.g. the ``run_id`` of :class:`~airflow_provider_xtreme1.operators.models.
         Xtreme1RunModelOperator`). (templated)
-    :param data_format: ``XTREME1`` (default) or ``COCO`` (IMAGE datasets only). (templated)
+    :param data_format: ``XTREME1`` (default) or ``COCO`` (IMAGE datasets only; v0.9.1 servers never
+        finish COCO exports, issue #295 — they end as stalled). (templated)
     :param data_ids: export only these data ids. (templated)
     :param annotation_status: only data with this status: ``ANNOTATED``, ``NOT_ANNOTATED``, ``INVALID``.
         (templated)
@@ -367,6 +368,12 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
                 f"No data of dataset {dataset_id} ({dataset.get('name')!r}) match the export filters "
                 f"{filters or '(none)'}; Xtreme1 would never finish such an export (it stays GENERATING). "
                 "Loosen the filters or skip the export."
+            )
+        if data_format == "COCO":
+            self.log.warning(
+                "COCO export: Xtreme1 v0.9.1 (the image docker-compose pulls) never finishes COCO exports "
+                "(issue #295: the record stays GENERATING until stall_timeout); builds from later source "
+                "finish or fail. XTREME1 exports are not affected."
             )
         self._warn_unfinished_runs(dataset_id, run_ids)
         self.push_dataset_link(context, dataset_id)

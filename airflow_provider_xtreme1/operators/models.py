@@ -64,7 +64,8 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
 
     :param dataset_id: the dataset to run on. (templated)
     :param model: the model: its id, its name or its ``modelCode`` (e.g. ``LIDAR_DETECTION``). (templated)
-    :param classes: model class codes to keep (default: all classes of the model). (templated)
+    :param classes: model class codes (or names) to keep, matched ignoring case and surrounding spaces
+        (default: all classes of the model). (templated)
     :param min_confidence: lowest confidence kept, 0 to 1. (templated)
     :param max_confidence: highest confidence kept, 0 to 1. (templated)
     :param data_count_ratio: percentage (1 to 100) of the matching data to run on. (templated)
@@ -184,24 +185,32 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         return ", ".join(_describe(m) for m in models) or "none"
 
     def resolve_classes(self, model: Model) -> list[str]:
-        """The requested class codes in the model's own spelling; all of the model's when none are given."""
-        codes = {str(c.get("code")).lower(): str(c.get("code")) for c in model.get("classes") or []}
-        names = {str(c.get("name")).lower(): str(c.get("code")) for c in model.get("classes") or []}
+        """The requested class codes in the model's own spelling; all of the model's when none are given.
+
+        A requested class matches a code or a name ignoring case and surrounding spaces: the seeded
+        LiDAR model has the code ``"CONSTRUCTION_VEHICLE "`` and the name ``" Bus"``. Codes are sent
+        trimmed: the server keeps a detection when its label, upper-cased, equals a sent class exactly,
+        and the model services label without the seed's stray spaces.
+        """
+        classes = model.get("classes") or []
+        codes = {_class_key(c.get("code")): str(c.get("code")) for c in classes}
+        names = {_class_key(c.get("name")): str(c.get("code")) for c in classes}
         if not codes:
             raise Xtreme1ConfigError(
                 f"Model {_describe(model)} has no classes; configure them in Xtreme1 before running it."
             )
         wanted = class_list(self.classes)
-        if wanted is None:
-            return list(codes.values())
-        unknown = [c for c in wanted if c.lower() not in codes and c.lower() not in names]
-        if unknown:
-            raise Xtreme1ConfigError(
-                f"Model {_describe(model)} has no class {', '.join(repr(c) for c in unknown)}. "
-                f"Its class codes: {', '.join(codes.values())}."
-            )
-        chosen = [codes.get(c.lower()) or names[c.lower()] for c in wanted]
-        return list(dict.fromkeys(chosen))
+        chosen = list(codes.values())
+        if wanted is not None:
+            unknown = [c for c in wanted if _class_key(c) not in codes and _class_key(c) not in names]
+            if unknown:
+                raise Xtreme1ConfigError(
+                    f"Model {_describe(model)} has no class {', '.join(repr(c) for c in unknown)} "
+                    "(matched against codes and names, ignoring case and surrounding spaces). "
+                    f"Its class codes: {', '.join(repr(c) for c in codes.values())}."
+                )
+            chosen = [codes.get(_class_key(c)) or names[_class_key(c)] for c in wanted]
+        return list(dict.fromkeys(code.strip() for code in chosen if code.strip()))
 
     def run_arguments(self) -> dict[str, Any]:
         """The data filters, checked and normalised."""
@@ -345,6 +354,10 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         """OpenLineage: the dataset is read and (with the run's predictions) written."""
         dataset = xtreme1_dataset(self.hook.settings.base_url, self.dataset_id)
         return operator_lineage([dataset], [dataset])
+
+
+def _class_key(value: Any) -> str:
+    return str(value).strip().lower()
 
 
 def _same_classes(run: dict[str, Any], classes: list[str]) -> bool:

@@ -15,6 +15,7 @@ from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, 
 from airflow_provider_xtreme1.operators._arguments import as_bool, as_id, storage_verify
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
 from airflow_provider_xtreme1.operators._handover import BUCKET_PATH, check_uploaded_object, expected_object
+from airflow_provider_xtreme1.operators._reconcile import ON_MISMATCH, ReconcilingImport
 from airflow_provider_xtreme1.statuses import JobKind
 
 if TYPE_CHECKING:
@@ -332,7 +333,7 @@ def expected_dataset_type(
     return actual
 
 
-class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
+class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
     """Import an uploaded archive into a dataset (step 3) and wait until the server has parsed it.
 
     The server answers with a serial number at once; the download and parsing run in the background.
@@ -357,8 +358,25 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
     :param expected_size: the same check with a size in bytes given directly.
     :param expected_etag: the same check with an ETag given directly.
     :param verify: check TLS certificates of the storage endpoint when looking up the object.
+    :param reconcile_source: a local folder, ``.zip`` or ``.tar`` holding what was uploaded; after the
+        import the dataset is compared with it (see below). Without it the import is not reconciled
+        (the log says so). (templated)
+    :param on_mismatch: ``fail`` (default) or ``warn`` when the dataset does not hold everything the
+        archive sent, beyond items skipped as duplicates. (templated)
+    :param reconcile_examples: how many example names the reconciliation keeps per finding.
     :return: ``{serial_number, dataset_id, status, total_data_num, parsed_data_num, total_file_size,
-        warnings}`` (``status`` is ``None`` when not waiting).
+        warnings, reconciliation}`` (``status`` is ``None`` when not waiting).
+
+    **Reconciliation.** ``PARSE_COMPLETED`` does not mean everything arrived: the server silently drops
+    objects with a null ``contour`` or an unknown ``type``, unbinds objects whose ``classId`` is not a
+    class of the dataset, loses whole batches of five items around an image it cannot decode, and skips
+    names the dataset already has. So after ``PARSE_COMPLETED`` the task compares the archive with the
+    dataset — root items, scenes and frames by name (as the server compares names), and the objects of
+    every item that had a result file — and returns ``reconciliation``: ``{checked, ok, items_sent,
+    items_stored, items_skipped_duplicates, items_missing, items_unverified, scenes_*, objects_sent,
+    objects_stored, objects_short, objects_unbound, result_files_unreadable, requests, examples}``.
+    Only what THIS archive sent counts: items the dataset had before are *skipped as duplicates*.
+    Any other shortfall fails the task (or warns, with ``on_mismatch="warn"``).
 
     Waiting is controlled by the arguments of :class:`~airflow_provider_xtreme1.operators._base.
     Xtreme1JobOperator` (``wait_for_completion``, ``poll_interval``, ``timeout``, ``stall_timeout``,
@@ -377,6 +395,8 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         "expected_object",
         "expected_size",
         "expected_etag",
+        "reconcile_source",
+        "on_mismatch",
     )
 
     def __init__(
@@ -392,6 +412,9 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         expected_size: int | str | None = None,
         expected_etag: str | None = None,
         verify: bool | str = True,
+        reconcile_source: str | os.PathLike | None = None,
+        on_mismatch: str = "fail",
+        reconcile_examples: int = 5,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -405,6 +428,9 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
         self.result_type = result_type
         self.model_id = model_id
         self.data_format = data_format
+        self.reconcile_source = reconcile_source
+        self.on_mismatch = on_mismatch
+        self.reconcile_examples = reconcile_examples
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         super().render_template_fields(context, jinja_env)
@@ -435,6 +461,8 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
                 f"data_format {self.data_format!r} is not supported for imports: the server's COCO import "
                 "fails (it calls its converter with a mode the converter does not have). Use XTREME1."
             )
+        if str(self.on_mismatch).lower() not in ON_MISMATCH:
+            raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, got {self.on_mismatch!r}.")
         return {
             "source": source,
             "result_type": result_type,
@@ -450,6 +478,7 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
                 f"file_url must be an http(s) URL the Xtreme1 server can GET, got {self.file_url!r}."
             )
         self.push_dataset_link(context, dataset_id)
+        self.check_sent_archive()
         size, etag, md5 = expected_object(self.expected_object, self.expected_size, self.expected_etag)
         if size is not None or etag or md5:
             check_uploaded_object(
@@ -461,6 +490,8 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
                 verify=storage_verify(self.verify, self.hook),
                 log=self.log,
             )
+        if self.wait_for_completion and self.sent_archive()[0] is not None:
+            self._note_watermark(context, dataset_id)
         archive = Path(urlsplit(self.file_url).path).name or "the archive"
         serial = self.start_once(
             context,
@@ -481,7 +512,7 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
                 record.get("totalDataNum") or 0,
                 len(event.get("warnings") or []),
             )
-        return {
+        result = {
             "serial_number": ids[0],
             "dataset_id": as_id(self.dataset_id, "dataset_id"),
             "status": record.get("status"),
@@ -490,6 +521,9 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
             "total_file_size": record.get("totalFileSize"),
             "warnings": list((event or {}).get("warnings", [])),
         }
+        if record.get("status") == "PARSE_COMPLETED":
+            result["reconciliation"] = self.reconcile(context, ids[0], record)
+        return result
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the imported archive in, the Xtreme1 dataset out."""
@@ -522,7 +556,9 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         without it the server ignores ``result/``, so ``result/`` files count as not read.
 
     The import and wait arguments are those of :class:`Xtreme1ImportDatasetOperator` (except
-    ``file_url`` and ``source``, which this task fills in itself).
+    ``file_url`` and ``source``, which this task fills in itself). The import is reconciled with a
+    local ``source`` itself; an object-storage source is not read a second time, so it is not
+    reconciled unless ``reconcile_source`` names a local copy.
     """
 
     template_fields: Sequence[str] = (
@@ -533,6 +569,8 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         "result_type",
         "model_id",
         "allow_unread_files",
+        "reconcile_source",
+        "on_mismatch",
     )
 
     def __init__(
@@ -558,6 +596,16 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         self.max_retries = max_retries
         self.progress_interval = progress_interval
         self.checksum = checksum
+
+    def sent_archive(self) -> tuple[Path | None, str]:
+        """Reconcile with ``reconcile_source`` if given, else with the local folder or archive uploaded."""
+        if self.reconcile_source in (None, ""):
+            self.reconcile_source = self.upload_source
+            try:
+                return super().sent_archive()
+            finally:
+                self.reconcile_source = None
+        return super().sent_archive()
 
     def start_job(self, context: Context) -> list[str]:
         from airflow_provider_xtreme1.transfer import resolve_location

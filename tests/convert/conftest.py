@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ def exported(tmp_path_factory: Any, emulator: Any, dataset_type: str, **sample: 
     package = make_sample_dataset(tmp_path_factory.mktemp("package") / "pkg", dataset_type, **sample)
     dataset = ingest(package, dataset_type)
     zip_path = export_zip(dataset["id"], tmp_path_factory.mktemp("export") / "export.zip")
-    return {"zip": zip_path, "package": package, "dataset": dataset}
+    objects = sum(len(json.loads(p.read_text())["objects"]) for p in package.rglob("result/*.json"))
+    return {"zip": zip_path, "package": package, "dataset": dataset, "objects": objects}
 
 
 @pytest.fixture(scope="session")

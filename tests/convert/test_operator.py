@@ -63,7 +63,7 @@ def test_object_storage_export_and_destination(image_export, tmp_path):
     target = ObjectStoragePath("memory://convert-test/out/coco")
     doc = json.loads((target / "annotations.json").read_text())
     assert [c["name"] for c in doc["categories"]] == ["Car", "Person", "Truck"]
-    assert len(doc["annotations"]) == summary["objects"] == 8
+    assert len(doc["annotations"]) == summary["objects"] == image_export["objects"]
     assert sorted(p.name for p in target.iterdir()) == ["annotations.json", "classes.json"]
     with pytest.raises(Xtreme1ConfigError, match="already exists; pass overwrite=True"):
         Xtreme1ConvertExportOperator(task_id="again", export=source, to="coco", destination=target).execute(

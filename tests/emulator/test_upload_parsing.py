@@ -50,7 +50,10 @@ def test_loose_images_and_empty_archive_fail(api):
         rec["status"] == "FAILED"
         and rec["errorMessage"] == "The format of the compressed package is incorrect"
     )
+    # nothing to find a data parent in: the parent check fails first (J:usecase/UploadDataUseCase.java)
     rec = api.import_ok(ds, make_zip({}))
+    assert rec["errorMessage"] == "The format of the compressed package is incorrect"
+    rec = api.import_ok(ds, make_zip({"image_0/readme.txt": b"no images"}))
     assert rec["status"] == "FAILED" and rec["errorMessage"] == "Compressed package is empty"
 
 
