@@ -165,6 +165,13 @@ def delete_batch(emu, req: Request) -> None:
         ]
         if not found:
             raise ApiError("DATA_NOT_FOUND", "Data not found")
+        # DataInfoUseCase.deleteBatch: a data_edit row for any id (or a frame of a scene among them)
+        # refuses the whole batch.
+        if any(
+            d.get("locked_by") is not None and (d["id"] in ids or d["parentId"] in ids)
+            for d in emu._store.data.values()
+        ):
+            raise ApiError("DATASET_DATA_OTHERS_ANNOTATING", "Select data that others are annotating")
         for i in found:
             for frame in emu._store.frames_of(i):
                 emu._store.data.pop(frame["id"], None)

@@ -301,13 +301,18 @@ def class_update(emu, req: Request) -> None:
 
 
 def class_delete(emu, req: Request) -> None:
+    # DatasetClassUseCase.deleteClass: the row and its ontology link go; objects keep the class id.
     with emu._store.lock:
+        emu._store.class_links.pop(req.path_long("id"), None)
         emu._store.classes.pop(req.path_long("id"), None)
 
 
 def class_info(emu, req: Request) -> dict[str, Any] | None:
     found = emu._store.classes.get(req.path_long("id"))
-    return dict(found) if found else None
+    if not found:
+        return None
+    link = emu._store.class_links.get(found["id"])  # DatasetClassUseCase.findById adds the link
+    return {**found, "ontologyId": link[0], "classId": link[1]} if link else dict(found)
 
 
 ROUTES = [
