@@ -156,7 +156,15 @@ def list_by_ids(emu, req: Request) -> list[dict[str, Any]]:
 
 def delete_batch(emu, req: Request) -> None:
     body = req.json_object()
-    ids = [int(i) for i in body.get("ids") or []]
+    # adapter/dto/DataInfoDeleteDTO.java: @NotNull datasetId, @NotEmpty ids
+    errors = []
+    if body.get("datasetId") is None:
+        errors.append("datasetId datasetId cannot be null")
+    if not body.get("ids"):
+        errors.append("ids ids cannot be null")
+    if errors:
+        raise param_error(*errors)
+    ids = [int(i) for i in body["ids"]]
     with emu._store.lock:
         found = [
             i
