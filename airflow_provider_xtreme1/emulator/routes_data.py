@@ -123,9 +123,22 @@ def query_params(emu, req: Request) -> dict[str, Any]:
     return params
 
 
+def unknown_column(column: str, clause: str) -> ApiError:
+    return java_error(
+        "org.springframework.jdbc.BadSqlGrammarException: \n### Error querying database.  Cause: "
+        f"java.sql.SQLSyntaxErrorException: Unknown column '{column}' in '{clause}'"
+    )
+
+
 def find_by_page(emu, req: Request) -> dict[str, Any]:
     page_no, page_size = req.int_param("pageNo", 1), req.int_param("pageSize", 10)
     params = query_params(emu, req)
+    # DataInfoMapper.xml selectDataPage: runRecordId selects mdr.data_confidence without joining mdr, and
+    # sortField DATA_CONFIDENCE orders by a column data lacks. min/maxDataConfidence bind and filter nothing.
+    if req.opt_long("runRecordId") is not None:
+        raise unknown_column("mdr.data_confidence", "field list")
+    if params.get("sortField") == "DATA_CONFIDENCE" and params.get("ascOrDesc"):
+        raise unknown_column("d.DATA_CONFIDENCE", "order clause")
     with emu._store.lock:
         items = select_data(emu, params["datasetId"], params, expand_scenes=False)
     return {

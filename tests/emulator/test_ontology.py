@@ -259,3 +259,36 @@ def test_delete_batch_locks_and_deleted_dataset(emu, api):
     assert api.get(f"/dataset/info/{ds}").json()["code"] == "NOT_FOUND"
     assert api.data(api.get("/data/findByPage", datasetId=ds))["total"] == 0
     assert api.data(api.post("/dataset/create", {"name": "TO-CLEAN", "type": "IMAGE"}))["id"] != ds
+
+
+def test_data_find_by_page_filters_and_order(api):
+    ds = api.dataset("IMAGE")
+    names = ("b_1", "B-2", "café", "a%1")
+    api.import_ok(ds, make_zip({f"image_0/{n}.png": image_bytes() for n in names}))
+
+    def listed(**params) -> list[str]:
+        page = api.data(api.get("/data/findByPage", datasetId=ds, pageSize=100, **params))
+        return [d["name"] for d in page["list"]]
+
+    # Default order: name ASC under the collation ('-' weighs less than '_'; case folds).
+    assert listed() == ["a%1", "B-2", "b_1", "café"]
+    assert listed(sortField="NAME", ascOrDesc="DESC") == ["café", "b_1", "B-2", "a%1"]
+    # LIKE '%name%': '_' and '%' are wildcards, accents and case fold.
+    assert listed(name="b_") == ["B-2", "b_1"]
+    assert listed(name="CAFE") == ["café"]
+    assert listed(name="%") == listed() and listed(name="\\%") == ["a%1"]
+    ids = {d["name"]: d["id"] for d in api.root_items(ds)}
+    assert listed(ids=f"{ids['café']},{ids['a%1']}") == ["a%1", "café"]
+    assert listed(ids=str(ids["b_1"]), parentId=ids["b_1"]) == []  # parentId always applies
+    assert listed(annotationStatus="ANNOTATED") == [] and listed(splitType="NOT_SPLIT") == listed()
+    assert listed(createStartTime="2000-01-01 00:00:00") == listed()
+    assert listed(createEndTime="2000-01-01 00:00:00") == []
+    assert listed(minDataConfidence="0.9", maxDataConfidence="1") == listed()  # bound, never applied
+    run = api.get("/data/findByPage", datasetId=ds, runRecordId=1).json()
+    assert (run["code"], run["message"]) == (
+        "UNKNOWN",
+        "org.springframework.jdbc.BadSqlGrammarException: \n### Error querying database.  Cause: "
+        "java.sql.SQLSyntaxErrorException: Unknown column 'mdr.data_confidence' in 'field list'",
+    )
+    by_confidence = api.get("/data/findByPage", datasetId=ds, sortField="DATA_CONFIDENCE", ascOrDesc="ASC")
+    assert by_confidence.status_code == 500 and "d.DATA_CONFIDENCE" in by_confidence.json()["message"]
