@@ -164,7 +164,7 @@ def _ontology_taken(emu, fields: dict[str, Any], exclude: int | None) -> bool:
 
 
 def _save_ontology(emu, fields: dict[str, Any], ontology_id: int | None) -> int:
-    """``OntologyUseCase.saveOntology``: ``saveOrUpdate``; an unknown id is inserted under that id."""
+    """``OntologyUseCase.saveOntology``: ``saveOrUpdate``; an unknown id inserts a new row (id AUTO)."""
     store = emu._store
     with store.lock:
         if _ontology_taken(emu, fields, ontology_id):
@@ -173,7 +173,7 @@ def _save_ontology(emu, fields: dict[str, Any], ontology_id: int | None) -> int:
         if row is not None:
             row.update(fields)
             return row["id"]
-        new_id = ontology_id if ontology_id is not None else store.next_id("ontology")
+        new_id = store.next_id("ontology")
         store.ontologies[new_id] = {"id": new_id, **fields, "createdAt": iso(), "created": time.time()}
         return new_id
 
@@ -233,7 +233,6 @@ def ontology_find_all(emu, req: Request) -> list[dict[str, Any]]:
 
 
 def ontology_find_by_page(emu, req: Request) -> dict[str, Any]:
-    req.int_param("pageNo", 1), req.int_param("pageSize", 10)
     otype = _query_type(req, required=False)
     rows = query_filter(list(emu._store.ontologies.values()), req, time_names=("", ""))
     rows = [o for o in rows if otype is None or o["type"] == otype]
@@ -316,7 +315,7 @@ def _save_class(emu, fields: dict[str, Any], class_id: int | None) -> None:
                 for key in [k for k, (_o, cid) in store.class_links.items() if cid == class_id]:
                     del store.class_links[key]
             return
-        new_id = class_id if class_id is not None else store.next_id("oclass")
+        new_id = store.next_id("oclass")
         store.ontology_classes[new_id] = {"id": new_id, **columns, "createdAt": iso(), "created": time.time()}
 
 
@@ -412,7 +411,7 @@ def _save_classification(emu, fields: dict[str, Any], classification_id: int | N
             return
         if fields["inputType"] is None:
             raise no_default("input_type")
-        new_id = classification_id if classification_id is not None else store.next_id("classification")
+        new_id = store.next_id("classification")
         store.classifications[new_id] = {
             "id": new_id,
             **fields,

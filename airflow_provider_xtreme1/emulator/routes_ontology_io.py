@@ -122,7 +122,7 @@ def _save_dataset_classification(emu, fields: dict[str, Any], row_id: int | None
             return
         if fields["inputType"] is None:
             raise no_default("input_type")
-        new_id = row_id if row_id is not None else store.next_id("dsclassification")
+        new_id = store.next_id("dsclassification")
         store.dataset_classifications[new_id] = {
             "id": new_id,
             **fields,

@@ -134,6 +134,20 @@ def test_copy_upserts_by_collation_and_links_only_exact_names(api):
     assert [(r["name"], r["color"], r["attributes"]) for r in rows] == [("car", "#00ff00", ATTRS)]
     # ... but the link is made with Java's case-sensitive equals, so "car" stays unlinked.
     assert api.data(api.get(f"/datasetClass/info/{rows[0]['id']}"))["classId"] is None
+    # datasetClass/create|update with ontologyId + classId set the link; an update without both drops it.
+    linked = {
+        "datasetId": ds,
+        "name": "Lorry",
+        "color": "#fff",
+        "toolType": "CUBOID",
+        "ontologyId": onto,
+        "classId": source["id"],
+    }
+    api.data(api.post("/datasetClass/create", linked))
+    lorry = next(c["id"] for c in api.data(api.get(f"/datasetClass/findAll/{ds}")) if c["name"] == "Lorry")
+    assert api.data(api.get(f"/datasetClass/info/{lorry}"))["classId"] == source["id"]
+    api.data(api.post(f"/datasetClass/update/{lorry}", {**linked, "ontologyId": None, "classId": None}))
+    assert api.data(api.get(f"/datasetClass/info/{lorry}"))["classId"] is None
     missing = api.post(
         "/datasetClass/copyFromOntologyCenter", {"datasetId": ds, "ontologyId": onto, "classIds": [424242]}
     )
