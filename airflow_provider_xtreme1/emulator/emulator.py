@@ -10,7 +10,15 @@ import tempfile
 import threading
 from typing import Any
 
-from . import routes_data, routes_dataset, routes_model, routes_ontology, routes_ontology_io, routes_user
+from . import (
+    routes_data,
+    routes_dataset,
+    routes_model,
+    routes_ontology,
+    routes_ontology_file,
+    routes_ontology_io,
+    routes_user,
+)
 from .api import Router
 from .faults import Fault, FaultBook
 from .jobs import JobAborted, WorkerPool
@@ -68,6 +76,7 @@ class Xtreme1Emulator:
             routes_model,
             routes_ontology,
             routes_ontology_io,
+            routes_ontology_file,
         ):
             self._router.add_all(module.ROUTES)
         self._stop_event = threading.Event()

@@ -12,7 +12,7 @@ deploy/mysql V1__Create_tables.sql, compared under ``utf8mb4_general_ci``:
 
 None of these tables has a soft delete: deleting an ontology removes its classes, classifications and
 the links of dataset classes copied from it (the dataset classes stay). Deleting a class removes its
-links only. The import/export of a whole ontology (the JSON file) lives in routes_ontology_io.py.
+links only. The import/export of a whole ontology (the JSON file) lives in routes_ontology_file.py.
 """
 
 from __future__ import annotations

@@ -546,9 +546,12 @@ def test_conformance(world, case):
 def test_table_covers_every_ontology_endpoint():
     import re
 
-    from airflow_provider_xtreme1.emulator import routes_ontology, routes_ontology_io
+    from airflow_provider_xtreme1.emulator import routes_ontology, routes_ontology_file, routes_ontology_io
 
-    served = [path for _, path, _ in routes_ontology.ROUTES + routes_ontology_io.ROUTES]
+    served = [
+        path
+        for _, path, _ in routes_ontology.ROUTES + routes_ontology_io.ROUTES + routes_ontology_file.ROUTES
+    ]
     concrete = [
         _fill(row.path, dict.fromkeys(("onto", "rail", "car", "weather", "street", "light"), 1))
         for row in ROWS.values()
