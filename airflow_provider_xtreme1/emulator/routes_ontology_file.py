@@ -17,7 +17,10 @@ are silently dropped when ``name`` is missing or longer than 256, ``toolType`` (
 (name, toolType) came before, a classification lacks ``isRequired`` or a valid ``inputType``; a
 classification without ``name`` fails with HTTP 500. When any class or classification name already
 exists in the destination nothing is written (``isDuplicate: true``). Only a classification's
-``attribute`` is stored (``options`` is echoed in the answer, never saved).
+``attribute`` is stored (``options`` is echoed in the answer, never saved). Row ids in the file are
+ignored. Two classes of one file whose names differ only by case or accents both pass the in-file check
+and then meet in the unique key: the later one silently overwrites the earlier one's colour, options and
+attributes (a client should refuse such a file before importing).
 """
 
 from __future__ import annotations
@@ -119,10 +122,7 @@ def export_as_json(emu, req: Request) -> Response:
         if source_type == "ONTOLOGY":
             source = emu._store.ontologies.get(source_id)
         else:
-            source = emu._store.datasets.get(
-                source_id
-            )  # DatasetDAO.getById ignores is_deleted? no: @TableLogic
-            source = source if source and not source["deleted"] else None
+            source = emu._store.live_dataset(source_id)  # a deleted or unknown source: empty name
         name = source["name"] if source else ""
         doc = export_document(emu, source_id, source_type)
     file_name = f"ontology_{name}.json" if source_type == "ONTOLOGY" else f"dataset_{name}_ontology.json"

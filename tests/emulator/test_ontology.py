@@ -234,6 +234,17 @@ def test_import_drops_bad_rows_silently_and_refuses_bad_files(api):
     assert (data["classificationTotalSize"], data["validClassificationSize"]) == (1, 0)
     assert [c["name"] for c in api.data(api.get(f"/datasetClass/findAll/{ds}"))] == ["Car"]
     assert api.data(api.get(f"/datasetClassification/findAll/{ds}")) == []
+    # Names differing by case pass the in-file check and merge in the unique key: one row, later colour.
+    other = api.dataset("LIDAR_FUSION")
+    twins = {
+        "classes": [
+            {"name": "Cone", "toolType": "CUBOID", "color": "#111"},
+            {"name": "CONE", "toolType": "CUBOID", "color": "#222"},
+        ]
+    }
+    assert _import_file(api, other, "DATASET", twins)["data"]["validClassSize"] == 2
+    merged = api.data(api.get(f"/datasetClass/findAll/{other}"))
+    assert [(c["name"], c["color"]) for c in merged] == [("Cone", "#222")]
     empty = _import_file(api, ds, "DATASET", {})["data"]
     # Xtreme1 sets validClassificationSize (not validClassSize) when "classes" is absent.
     assert (empty["classTotalSize"], empty["validClassSize"], empty["isDuplicate"]) == (0, None, False)
