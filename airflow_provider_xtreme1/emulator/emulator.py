@@ -11,7 +11,15 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from . import routes_data, routes_dataset, routes_model, routes_user
+from . import (
+    routes_data,
+    routes_dataset,
+    routes_model,
+    routes_ontology,
+    routes_ontology_file,
+    routes_ontology_io,
+    routes_user,
+)
 from .api import Router
 from .faults import Fault, FaultBook
 from .jobs import JobAborted, WorkerPool
@@ -68,7 +76,15 @@ class Xtreme1Emulator:
         self._request_log: list[dict[str, Any]] = []
         self._storage_log: list[dict[str, Any]] = []
         self._router = Router()
-        for module in (routes_user, routes_dataset, routes_data, routes_model):
+        for module in (
+            routes_user,
+            routes_dataset,
+            routes_data,
+            routes_model,
+            routes_ontology,
+            routes_ontology_io,
+            routes_ontology_file,
+        ):
             self._router.add_all(module.ROUTES)
         self._stop_event = threading.Event()
         self._generation = 0
@@ -245,6 +261,16 @@ class Xtreme1Emulator:
                 "createdAt": None,
             }
             return cid
+
+    # ---------------------------------------------------------------------------------- data locks
+
+    def lock(self, data_ids: list[int], user_id: int = 2) -> None:
+        """Mark data items as being annotated by ``user_id`` (a ``data_edit`` row each): ``data/deleteBatch``
+        then answers ``DATASET_DATA_OTHERS_ANNOTATING``. ``user_id=None`` unlocks."""
+        with self._store.lock:
+            for data_id in data_ids:
+                if data_id in self._store.data:
+                    self._store.data[data_id]["locked_by"] = user_id
 
     # ------------------------------------------------------------------------------------- internals
 

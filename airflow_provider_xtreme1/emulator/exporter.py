@@ -10,6 +10,7 @@ import zipfile
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..collation import collation_key, like_matches
 from .jobs import JobAborted
 from .models import filter_predictions, model_fits, predict
 from .state import USER_ID, iso, parse_time
@@ -36,7 +37,13 @@ OBJECT_FIELDS = (
 def select_data(
     emu: Xtreme1Emulator, dataset_id: int, params: dict[str, Any], *, expand_scenes: bool = True
 ) -> list[dict[str, Any]]:
-    """Data matching the ``DataInfoQueryDTO`` filters (root level by ``parentId``; scenes → frames)."""
+    """Data matching the ``DataInfoQueryDTO`` filters, in the server's order.
+
+    DataInfoUseCase.commonDataQueryWrapper: ``parent_id`` = ``parentId`` (0 when absent) always, also
+    with ``ids``; ``name`` is a ``LIKE '%name%'`` under ``utf8mb4_general_ci``; start and end times apply
+    one by one. DataInfoMapper.xml ``selectDataByPageOrder``: scenes first (``type`` enum DESC), then
+    ``sortField``/``ascOrDesc`` when both are given, else name ASC, then id ASC.
+    """
     store = emu._store
     ids = set(params.get("ids") or [])
     parent_id = params.get("parentId") or 0
@@ -44,14 +51,12 @@ def select_data(
         parse_time(params.get("createStartTime") or ""),
         parse_time(params.get("createEndTime") or ""),
     )
-    name = (params.get("name") or "").lower()
+    name = params.get("name") or ""
     out = []
     for d in sorted(store.dataset_data(dataset_id), key=lambda d: d["id"]):
-        if ids and d["id"] not in ids:
+        if (ids and d["id"] not in ids) or d["parentId"] != parent_id:
             continue
-        if not ids and d["parentId"] != parent_id:
-            continue
-        if name and name not in d["name"].lower():
+        if name and not like_matches(d["name"], f"%{name}%"):
             continue
         if params.get("annotationStatus") and d["annotationStatus"] != params["annotationStatus"]:
             continue
@@ -62,10 +67,13 @@ def select_data(
         if end is not None and d["created"] > end:
             continue
         out.append(d)
-    if params.get("sortField") and params.get("ascOrDesc"):
-        key = {"NAME": lambda d: d["name"], "CREATED_AT": lambda d: d["created"]}.get(params["sortField"])
-        if key:
-            out.sort(key=key, reverse=params["ascOrDesc"] == "DESC")
+    field, order = params.get("sortField"), params.get("ascOrDesc")
+    if field == "CREATED_AT" and order:
+        out.sort(key=lambda d: int(d["created"]), reverse=order == "DESC")  # datetime: whole seconds
+    else:
+        desc = field == "NAME" and order == "DESC"
+        out.sort(key=lambda d: collation_key(d["name"]), reverse=desc)
+    out.sort(key=lambda d: d["type"] == "SCENE", reverse=True)
     if not expand_scenes:
         return out
     expanded = []

@@ -123,9 +123,22 @@ def query_params(emu, req: Request) -> dict[str, Any]:
     return params
 
 
+def unknown_column(column: str, clause: str) -> ApiError:
+    return java_error(
+        "org.springframework.jdbc.BadSqlGrammarException: \n### Error querying database.  Cause: "
+        f"java.sql.SQLSyntaxErrorException: Unknown column '{column}' in '{clause}'"
+    )
+
+
 def find_by_page(emu, req: Request) -> dict[str, Any]:
     page_no, page_size = req.int_param("pageNo", 1), req.int_param("pageSize", 10)
     params = query_params(emu, req)
+    # DataInfoMapper.xml selectDataPage: runRecordId selects mdr.data_confidence without joining mdr, and
+    # sortField DATA_CONFIDENCE orders by a column data lacks. min/maxDataConfidence bind and filter nothing.
+    if req.opt_long("runRecordId") is not None:
+        raise unknown_column("mdr.data_confidence", "field list")
+    if params.get("sortField") == "DATA_CONFIDENCE" and params.get("ascOrDesc"):
+        raise unknown_column("d.DATA_CONFIDENCE", "order clause")
     with emu._store.lock:
         items = select_data(emu, params["datasetId"], params, expand_scenes=False)
     return {
@@ -156,7 +169,15 @@ def list_by_ids(emu, req: Request) -> list[dict[str, Any]]:
 
 def delete_batch(emu, req: Request) -> None:
     body = req.json_object()
-    ids = [int(i) for i in body.get("ids") or []]
+    # adapter/dto/DataInfoDeleteDTO.java: @NotNull datasetId, @NotEmpty ids
+    errors = []
+    if body.get("datasetId") is None:
+        errors.append("datasetId datasetId cannot be null")
+    if not body.get("ids"):
+        errors.append("ids ids cannot be null")
+    if errors:
+        raise param_error(*errors)
+    ids = [int(i) for i in body["ids"]]
     with emu._store.lock:
         found = [
             i
@@ -165,6 +186,13 @@ def delete_batch(emu, req: Request) -> None:
         ]
         if not found:
             raise ApiError("DATA_NOT_FOUND", "Data not found")
+        # DataInfoUseCase.deleteBatch: a data_edit row for any id (or a frame of a scene among them)
+        # refuses the whole batch.
+        if any(
+            d.get("locked_by") is not None and (d["id"] in ids or d["parentId"] in ids)
+            for d in emu._store.data.values()
+        ):
+            raise ApiError("DATASET_DATA_OTHERS_ANNOTATING", "Select data that others are annotating")
         for i in found:
             for frame in emu._store.frames_of(i):
                 emu._store.data.pop(frame["id"], None)

@@ -284,7 +284,19 @@ def class_create(emu, req: Request) -> None:
     with emu._store.lock:
         if _class_taken(emu, fields):
             raise ApiError("NAME_DUPLICATED", "name already exists")
-        emu._store.save_class(fields["datasetId"], fields)
+        row = emu._store.save_class(fields["datasetId"], fields)
+        _link(emu, row["id"], req)
+
+
+def _link(emu, class_id: int, req: Request) -> None:
+    """DatasetClassUseCase.saveDatasetClass: ``ontologyId`` + ``classId`` set the ontology link, both
+    absent remove it, one alone leaves it."""
+    body = req.json_object()
+    ontology_id, source_id = body.get("ontologyId"), body.get("classId")
+    if ontology_id is not None and source_id is not None:
+        emu._store.class_links[class_id] = (int(ontology_id), int(source_id))
+    elif ontology_id is None and source_id is None:
+        emu._store.class_links.pop(class_id, None)
 
 
 def class_update(emu, req: Request) -> None:
@@ -295,20 +307,26 @@ def class_update(emu, req: Request) -> None:
             raise ApiError("NAME_DUPLICATED", "name already exists")
         current = emu._store.classes.get(class_id)
         if current is None:  # saveOrUpdate: an unknown id is inserted
-            emu._store.save_class(fields["datasetId"], fields)
-            return
-        current.update({k: fields[k] for k in ("datasetId", "name", "color", "toolType")})
-        current.update(toolTypeOptions=fields["toolTypeOptions"], attributes=fields["attributes"])
+            current = emu._store.save_class(fields["datasetId"], fields)
+        else:
+            current.update({k: fields[k] for k in ("datasetId", "name", "color", "toolType")})
+            current.update(toolTypeOptions=fields["toolTypeOptions"], attributes=fields["attributes"])
+        _link(emu, current["id"], req)
 
 
 def class_delete(emu, req: Request) -> None:
+    # DatasetClassUseCase.deleteClass: the row and its ontology link go; objects keep the class id.
     with emu._store.lock:
+        emu._store.class_links.pop(req.path_long("id"), None)
         emu._store.classes.pop(req.path_long("id"), None)
 
 
 def class_info(emu, req: Request) -> dict[str, Any] | None:
     found = emu._store.classes.get(req.path_long("id"))
-    return dict(found) if found else None
+    if not found:
+        return None
+    link = emu._store.class_links.get(found["id"])  # DatasetClassUseCase.findById adds the link
+    return {**found, "ontologyId": link[0], "classId": link[1]} if link else dict(found)
 
 
 ROUTES = [

@@ -57,12 +57,21 @@ class Store:
             self.api_tokens: dict[int, dict[str, Any]] = {}
             self.models = seed_models(iso())
             self.model_failures: dict[int, str | None] = {}
+            # Ontology center (routes_ontology.py): ontology, class, classification, dataset_classification
+            # rows and dataset_class_ontology links {dataset class id: (ontology id, class id)}.
+            self.ontologies: dict[int, dict[str, Any]] = {}
+            self.ontology_classes: dict[int, dict[str, Any]] = {}
+            self.classifications: dict[int, dict[str, Any]] = {}
+            self.dataset_classifications: dict[int, dict[str, Any]] = {}
+            self.class_links: dict[int, tuple[int, int]] = {}
             self._counters = {
                 name: itertools.count(1)
                 for name in ("dataset", "data", "upload", "export", "run", "token", "file")
             }
             self._counters["class"] = itertools.count(101)
             self._counters["model"] = itertools.count(3)
+            for table in ("ontology", "oclass", "classification", "dsclassification"):
+                self._counters[table] = itertools.count(1)
 
     def next_id(self, table: str) -> int:
         with self.lock:

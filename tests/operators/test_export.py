@@ -85,7 +85,9 @@ def asset_events(run, asset_name: str) -> int:
 def test_export_filters_by_data_ids_and_unpacks(emu, lidar_dataset, tmp_path):
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 
-    first = Xtreme1Hook().find_data(lidar_dataset["id"], page_size=1)["list"][0]
+    # The server lists scenes first (DataInfoMapper.xml orders by type DESC); take a single item.
+    listed = Xtreme1Hook().find_data(lidar_dataset["id"], page_size=100)["list"]
+    first = next(d for d in listed if d["type"] == "SINGLE_DATA")
     op = export_operator(
         lidar_dataset["id"], str(tmp_path / "one.zip"), data_ids=[first["id"]], unpack_to=tmp_path / "x"
     )
