@@ -10,7 +10,8 @@ import tempfile
 import threading
 from typing import Any
 
-from . import routes_data, routes_dataset, routes_model, routes_user
+from . import routes_annotation, routes_data, routes_dataset, routes_model, routes_user
+from .annotators import AnnotatorSimulation
 from .api import Router
 from .faults import Fault, FaultBook
 from .jobs import JobAborted, WorkerPool
@@ -22,7 +23,7 @@ SEVEN_DAYS = 7 * 24 * 3600
 MODEL_FAILURE_MODES = (None, "partial", "all")
 
 
-class Xtreme1Emulator:
+class Xtreme1Emulator(AnnotatorSimulation):
     """An in-process fake of an Xtreme1 deployment (nginx ``/api`` + backend + MinIO ``/minio``).
 
     :param token: the API token accepted as ``Authorization: Bearer <token>`` or ``?token=``.
@@ -61,7 +62,7 @@ class Xtreme1Emulator:
         self._request_log: list[dict[str, Any]] = []
         self._storage_log: list[dict[str, Any]] = []
         self._router = Router()
-        for module in (routes_user, routes_dataset, routes_data, routes_model):
+        for module in (routes_user, routes_dataset, routes_data, routes_model, routes_annotation):
             self._router.add_all(module.ROUTES)
         self._stop_event = threading.Event()
         self._generation = 0

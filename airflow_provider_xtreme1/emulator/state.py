@@ -57,12 +57,20 @@ class Store:
             self.api_tokens: dict[int, dict[str, Any]] = {}
             self.models = seed_models(iso())
             self.model_failures: dict[int, str | None] = {}
+            # Annotation: user nicknames, data_annotation_record (one per dataset and user) and
+            # data_edit (one per locked data id, uk_data_id) rows (deploy/mysql V1__Create_tables.sql).
+            self.users: dict[int, str] = {USER_ID: "emulator"}
+            self.lock_records: dict[int, dict[str, Any]] = {}
+            self.data_edits: dict[int, dict[str, Any]] = {}
             self._counters = {
                 name: itertools.count(1)
                 for name in ("dataset", "data", "upload", "export", "run", "token", "file")
             }
             self._counters["class"] = itertools.count(101)
             self._counters["model"] = itertools.count(3)
+            self._counters["user"] = itertools.count(USER_ID + 1)
+            self._counters["lock"] = itertools.count(1)
+            self._counters["edit"] = itertools.count(1)
 
     def next_id(self, table: str) -> int:
         with self.lock:
