@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import pytest
 import requests
 from emulator_kit import Api, image_bytes, make_zip, pcd_bytes
 
 from airflow_provider_xtreme1.emulator import Xtreme1Emulator
+from airflow_provider_xtreme1.emulator.models import COCO_CLASSES
 
 
 def _images(api: Api, count: int, name: str = "imgs") -> tuple[int, list[int], dict[str, int]]:
@@ -269,3 +272,40 @@ def test_run_metrics_show_on_the_run_record(emu, api):
     assert _admin(emu, "POST", "run-metrics", {"runId": run["id"], "metrics": metrics}).ok
     again = api.data(api.get("/modelRun/findModelRunRecordByPage", modelId=2))["list"][0]
     assert again["metrics"] == metrics
+
+
+def test_model_results_count_as_unclassed_objects_until_a_human_save_replaces_them(emu, api):
+    ds, ids, _ = _images(api, 1)
+    body = {
+        "datasetId": ds,
+        "modelId": 2,
+        "dataFilterParam": {"dataCountRatio": 100, "isExcludeModelData": False},
+        "resultFilterParam": {"classes": COCO_CLASSES, "minConfidence": 0, "maxConfidence": 1},
+    }
+    api.data(api.post("/model/modelRun", body))
+    deadline = time.monotonic() + 10
+    while (
+        api.data(api.get("/modelRun/findModelRunRecordByPage", modelId=2))["list"][0]["status"] != "SUCCESS"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    predicted = _status(api, ds)["objectCount"]
+    stats = api.data(api.get(f"/dataset/{ds}/statistics/classObject"))
+    assert predicted >= 2 and stats["toolTypeUnits"] == []
+    assert stats["classUnits"] == [
+        {"toolType": None, "name": "No class", "color": "#dedede", "objectAmount": predicted}
+    ]
+    assert _status(api, ds)["annotatedCount"] == 0  # predictions do not annotate
+    emu.annotate(ids, objects=[{"className": "Person"}])
+    objects = api.data(api.get("/annotate/data/listByDataIds", dataIds=ids[0]))[0]["objects"]
+    assert [o["sourceType"] for o in objects] == ["DATA_FLOW"]
+
+
+def test_simulation_refuses_unknown_classes_and_reset_clears_locks(emu, api):
+    ds, ids, _ = _images(api, 1)
+    with pytest.raises(ValueError, match="no class named 'Bus'"):
+        emu.annotate(ids, objects=[{"className": "Bus"}])
+    assert api.data(api.get("/data/findLockRecordByDatasetId", datasetId=ds)) == []  # released on error
+    emu.lock(ids, user="gina")
+    emu.reset(state=True)
+    assert api.data(api.get("/data/findLockRecordByDatasetId", datasetId=ds)) == []
