@@ -133,6 +133,30 @@ def lock_records(emu, req: Request) -> list[dict[str, Any]]:
         return out
 
 
+def own_record(emu, req: Request) -> dict[str, Any] | None:
+    """``GET /data/findDataAnnotationRecord/{id}``: the caller's record with its locked rows
+    (DataEditDTO, by id), ``null`` for another user's or an unknown record."""
+    record_id = req.path_long("id")
+    store = emu._store
+    with store.lock:
+        rec = store.lock_records.get(record_id)
+        if rec is None or rec["createdBy"] != USER_ID:
+            return None
+        edits = sorted(
+            (e for e in store.data_edits.values() if e["annotationRecordId"] == record_id),
+            key=lambda e: e["id"],
+        )
+        datas = [
+            {
+                **{k: e[k] for k in ("id", "annotationRecordId", "sceneId", "dataId", "datasetId")},
+                "modelId": None,
+                "modelVersion": None,
+            }
+            for e in edits
+        ]
+    return {"datasetId": rec["datasetId"], "itemType": rec["itemType"], "serialNo": None, "datas": datas}
+
+
 def unlock(emu, req: Request) -> None:
     record_id = req.path_long("id")
     with emu._store.lock:
@@ -328,6 +352,7 @@ ROUTES = [
     ("POST", "/data/annotate", annotate),
     ("GET", "/data/findLockRecordIdByDatasetId", lock_record_of_caller),
     ("GET", "/data/findLockRecordByDatasetId", lock_records),
+    ("GET", "/data/findDataAnnotationRecord/{id}", own_record),
     ("POST", "/data/unLock/{id}", unlock),
     ("POST", "/data/unLockByLockRecordIds", unlock_records),
     ("POST", "/annotate/data/save", save),

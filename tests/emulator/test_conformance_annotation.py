@@ -34,6 +34,7 @@ SPLIT = {
     "splittingBy": "ORDER",
 }
 PATH_MISMATCH = "org.springframework.web.method.annotation.MethodArgumentTypeMismatchException: ..."
+ID: dict[str, int] = {}  # filled by the world fixture, read by checks
 ZEROS = {"annotatedCount": 0, "notAnnotatedCount": 0, "invalidCount": 0, "itemCount": 0}
 
 
@@ -142,6 +143,15 @@ ROWS: dict[str, Row] = {
         "/data/findByPage",
         params={"datasetId": "{ds}"},
         check=lambda d: [x["lockedBy"] for x in d["list"]] == ["emulator", "bob", None],
+    ),
+    "annotation-record-own": ok(
+        RECORDS,
+        "GET",
+        "/data/findDataAnnotationRecord/{rec}",
+        check=lambda d: d["itemType"] == "SINGLE_DATA" and [e["dataId"] for e in d["datas"]] == [ID["a"]],
+    ),
+    "annotation-record-others-is-null": ok(
+        RECORDS, "GET", "/data/findDataAnnotationRecord/{bobrec}", check=lambda d: d is None
     ),
     "unlock-others-record": bad(
         RECORDS,
@@ -491,6 +501,7 @@ def world(tmp_path_factory) -> dict[str, Any]:
             "empty": empty,
             "gone": gone,
         }
+        ID.update(ids)
         yield {"emu": emu, "api": api, "ids": ids}
 
 
