@@ -183,21 +183,22 @@ def save(emu, req: Request) -> list[dict[str, Any]]:
     """``POST /annotate/data/save`` (ObjectResultDTO): objects replace those of their data."""
     body = req.json_object()
     infos = body.get("dataInfos")
+    if infos is not None and not (isinstance(infos, list) and all(isinstance(i, dict) for i in infos)):
+        # Jackson fails before validation runs
+        raise java_error(f"{NOT_READABLE}Cannot deserialize value of type `java.util.ArrayList`")
     errors = []
     if body.get("datasetId") is None:
         errors.append("datasetId must not be null")
     if not infos:
         errors.append("dataInfos must not be empty")
-    elif isinstance(infos, list):
+    else:
         errors += [
             f"dataInfos[{i}].dataId dataId cannot null"
             for i, info in enumerate(infos)
-            if not isinstance(info, dict) or info.get("dataId") is None
+            if info.get("dataId") is None
         ]
     if errors:
         raise param_error(*errors)
-    if not isinstance(infos, list):
-        raise java_error(f"{NOT_READABLE}Cannot deserialize value of type `java.util.ArrayList`")
     dataset_id = _long(body["datasetId"], "datasetId")
     parsed = []
     for info in infos:
