@@ -309,3 +309,29 @@ def test_simulation_refuses_unknown_classes_and_reset_clears_locks(emu, api):
     emu.lock(ids, user="gina")
     emu.reset(state=True)
     assert api.data(api.get("/data/findLockRecordByDatasetId", datasetId=ds)) == []
+
+
+def test_deleted_items_leave_the_counts(emu, api):
+    ds, ids, _ = _images(api, 3)
+    emu.annotate(ids[:2], objects=[{"className": "Car"}])
+    api.data(api.post("/data/deleteBatch", {"datasetId": ds, "ids": [ids[0]]}))
+    assert _status(api, ds) == {
+        "datasetId": ds,
+        "annotatedCount": 1,
+        "notAnnotatedCount": 1,
+        "invalidCount": 0,
+        "objectCount": 1,
+        "itemCount": 2,
+    }
+    assert _page_counts(api, ds) == {
+        "annotatedCount": 1,
+        "notAnnotatedCount": 1,
+        "invalidCount": 0,
+        "itemCount": 2,
+    }
+    stats = api.data(api.get(f"/dataset/{ds}/statistics/classObject"))
+    assert stats["toolTypeUnits"] == [{"objectAmount": 1, "toolType": "BOUNDING_BOX"}]
+    assert api.data(api.get("/data/getDataStatusByIds", dataIds=",".join(map(str, ids)))) == [
+        {"id": i, "datasetId": ds, "name": n, "status": "VALID", "annotationStatus": a}
+        for i, n, a in ((ids[1], "01", "ANNOTATED"), (ids[2], "02", "NOT_ANNOTATED"))
+    ]
