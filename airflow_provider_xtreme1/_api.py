@@ -19,6 +19,7 @@ from airflow_provider_xtreme1 import layout
 from airflow_provider_xtreme1._responses import MAY_HAVE_ACTED, MAYBE_FORWARDED, unwrap
 from airflow_provider_xtreme1.collation import same_name
 from airflow_provider_xtreme1.exceptions import (
+    Xtreme1AnswerLostError,
     Xtreme1TransportError,
 )
 from airflow_provider_xtreme1.layout import SAFE_NAME_RE
@@ -107,7 +108,7 @@ def handle(call: ApiCall[T], response: RawResponse) -> T:
     except Xtreme1TransportError as err:
         if call.idempotent or err.status not in MAYBE_FORWARDED:
             raise
-        error = Xtreme1TransportError(
+        error = Xtreme1AnswerLostError(
             f"{err}{MAY_HAVE_ACTED}", status=err.status, retry_after=err.retry_after
         )
         error.retryable = False  # type: ignore[attr-defined]
@@ -274,24 +275,29 @@ def current_user() -> ApiCall[dict[str, Any]]:
     return ApiCall("GET", "/user/logged", parse=_record)
 
 
-DATASET_NAME_MAX_CHARS = 255  # dataset.name is varchar(255); a longer name fails the insert with HTTP 500
-
-
-def check_dataset_name_length(name: str, argument: str = "name") -> str:
-    """Refuse a dataset name the server's column cannot hold, before any request is sent."""
-    if len(str(name)) > DATASET_NAME_MAX_CHARS:
+def check_dataset_name(name: Any, argument: str = "name") -> str:
+    """A dataset name the server can store and export: 1 to 255 characters (``dataset.name`` is a
+    ``varchar(255)``), no control characters, no ``/`` or ``\\`` (the export's file and top folder are
+    named after the dataset)."""
+    text = "" if name is None else str(name)
+    if not text.strip():
+        raise ValueError(f"{argument} must not be empty.")
+    if len(text) > 255:
         raise ValueError(
-            f"{argument} is {len(str(name))} characters long; Xtreme1 stores dataset names in a "
-            f"varchar({DATASET_NAME_MAX_CHARS}) column, so at most {DATASET_NAME_MAX_CHARS} are allowed"
+            f"{argument} is {len(text)} characters long; Xtreme1 stores dataset names in a varchar(255) "
+            "column, so at most 255 are allowed."
         )
-    return name
+    bad = next((ch for ch in text if ord(ch) < 32 or ord(ch) == 127 or ch in "/\\"), None)
+    if bad is not None:
+        raise ValueError(
+            f"{argument} {text!r} contains {bad!r}: dataset names may hold no control characters, '/' or "
+            "'\\' (exports are files named after the dataset)."
+        )
+    return text
 
 
 def create_dataset(name: str, dataset_type: str, description: str | None = None) -> ApiCall[dict[str, Any]]:
-    if not name or not str(name).strip():
-        raise ValueError("name must not be empty")
-    check_dataset_name_length(name)
-    body = {"name": name, "type": _choice(dataset_type, DATASET_TYPES, "dataset_type")}
+    body = {"name": check_dataset_name(name), "type": _choice(dataset_type, DATASET_TYPES, "dataset_type")}
     if description is not None:
         body["description"] = description
     return ApiCall("POST", "/dataset/create", json=body, idempotent=False, parse=_record)
@@ -562,16 +568,17 @@ def get_job_records(
 def find_dataset_by_name(
     name: str, *, page_size: int = 100, max_pages: int = 1000
 ) -> Generator[ApiCall[Any], Any, dict[str, Any] | None]:
-    """A request *flow*: pages through the server's LIKE search until a dataset whose name the server
-    holds equal to ``name`` (``utf8mb4_general_ci``: case, accents and trailing spaces do not count, so
-    this is the dataset a create of ``name`` would collide with).
+    """A request *flow*: pages through the server's search until the dataset whose name is ``name`` to
+    Xtreme1's database (:func:`~airflow_provider_xtreme1.collation.same_name`: case, accents and
+    trailing spaces ignored).
 
+    The search is a ``LIKE '%name%'`` in which ``%`` and ``_`` are wildcards and trailing spaces count,
+    so it is sent without trailing spaces and its results (a superset) are compared one by one.
     Hooks drive it: each ``yield`` hands out a call and receives its parsed result.
     """
-    if not name:
+    if not name or not str(name).strip():
         raise ValueError("name must not be empty")
-    # LIKE does not ignore trailing spaces the way "=" and the unique key do.
-    search = name.rstrip(" ") or name
+    search = str(name).rstrip(" ")
     for page_no in range(1, max_pages + 1):
         page = yield find_datasets(name=search, page_no=page_no, page_size=page_size)
         items = page.get("list") or []

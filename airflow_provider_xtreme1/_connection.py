@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -14,6 +15,10 @@ from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
 API_PREFIX = "/api"
 DEFAULT_READ_TIMEOUT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
+
+log = logging.getLogger(__name__)
+#: Connections already warned about a host without a scheme (warned once per process).
+_WARNED_CLEAR_TEXT: set[str] = set()
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
@@ -101,7 +106,18 @@ def _root_url(conn: Any, conn_id: str) -> str:
             f"Connection {conn_id!r} has no host: set it to the Xtreme1 URL, e.g. http://xtreme1.example.com:8190"
         )
     if "://" not in host:
-        scheme = str(getattr(conn, "schema", None) or "http").strip().lower()
+        given = str(getattr(conn, "schema", None) or "").strip().lower()
+        scheme = given or "http"
+        if not given and conn_id not in _WARNED_CLEAR_TEXT:
+            _WARNED_CLEAR_TEXT.add(conn_id)
+            log.warning(
+                "Connection %r: host %r has no scheme, so http:// is used and the API token travels in "
+                "clear text. Write https://%s (or http://%s to keep plain HTTP) in the host.",
+                conn_id,
+                host,
+                host,
+                host,
+            )
         if scheme not in ("http", "https"):
             raise Xtreme1ConfigError(
                 f"Connection {conn_id!r}: schema must be 'http' or 'https' (or put the scheme in the host), "
@@ -121,6 +137,11 @@ def _root_url(conn: Any, conn_id: str) -> str:
     conn_port = getattr(conn, "port", None)
     if port is None and conn_port:
         netloc = f"{netloc}:{int(conn_port)}"
+    elif port is not None and conn_port and int(conn_port) != port:
+        raise Xtreme1ConfigError(
+            f"Connection {conn_id!r}: the host {host!r} holds port {port} but the port field says "
+            f"{conn_port}. Keep the port in one place (the port field)."
+        )
     path = parts.path.rstrip("/")
     if path.endswith(API_PREFIX):
         path = path[: -len(API_PREFIX)]

@@ -14,6 +14,7 @@ import logging
 import random
 import re
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_xtreme1.exceptions import (
+    Xtreme1AnswerLostError,
     Xtreme1ApiError,
     Xtreme1AuthError,
     Xtreme1Error,
@@ -137,6 +139,15 @@ def unwrap(
     if http_status >= 400:
         data = envelope.get("data")
         detail = snippet(json.dumps(data)) if data is not None else "no details"
+        if http_status == 404:
+            # Spring's own "no such path" page: the API is not where the connection points.
+            path = data.get("path") if isinstance(data, dict) else None
+            detail = (
+                f"the server has no endpoint {path or 'at this path'} (Spring's 'Not Found'). The "
+                "connection's host or its path prefix is probably wrong: give the Xtreme1 URL, e.g. "
+                "http://x1:8190 — the hook adds '/api' itself, so a host ending in '/api/api' or carrying "
+                "another prefix lands here"
+            )
         error = Xtreme1NotFoundError if http_status == 404 else Xtreme1ApiError
         raise error(f"HTTP_{http_status}", detail, http_status=http_status, endpoint=endpoint)
     return envelope.get("data")
@@ -154,6 +165,12 @@ MAY_HAVE_ACTED = (
     "before retrying."
 )
 
+#: What OpenSSL says when the "TLS" server answers in plain HTTP (an ``https://`` URL on an HTTP port).
+PLAIN_HTTP_REPLY = re.compile(
+    r"(?i)WRONG_VERSION_NUMBER|wrong version number|record layer failure|packet length too long|"
+    r"unknown protocol"
+)
+
 #: Where a request failed: before the server could have seen it, after it was sent, or in TLS.
 CONNECT, SENT, READ_TIMEOUT, TLS = "connect", "sent", "read_timeout", "tls"
 
@@ -167,10 +184,18 @@ def transport_failure(call: ApiCall[Any], phase: str, detail: str) -> Xtreme1Tra
     where = f"Xtreme1 {call.endpoint}"
     detail = snippet(detail, 300)
     retryable = True
+    error_class = Xtreme1TransportError
     if phase == TLS:
-        message = (
-            f"{where}: TLS handshake failed ({detail}). Check the connection's 'verify' / 'ca_bundle' extras."
-        )
+        if PLAIN_HTTP_REPLY.search(detail):
+            message = (
+                f"{where}: TLS handshake failed ({detail}): the server seems to speak plain HTTP on this "
+                "port. Use http:// in the connection's host (or the server's HTTPS port)."
+            )
+        else:
+            message = (
+                f"{where}: TLS handshake failed ({detail}). Check the connection's 'verify' / 'ca_bundle' "
+                "extras."
+            )
         retryable = False
     elif phase == CONNECT:
         message = f"{where}: cannot connect ({detail})"
@@ -179,9 +204,54 @@ def transport_failure(call: ApiCall[Any], phase: str, detail: str) -> Xtreme1Tra
         message = f"{where}: {what} ({detail})"
         if not call.idempotent:
             retryable = False
+            error_class = Xtreme1AnswerLostError
             message += MAY_HAVE_ACTED
-    error = Xtreme1TransportError(message)
+    error = error_class(message)
     error.retryable = retryable  # type: ignore[attr-defined]
+    return error
+
+
+#: HTTP statuses that redirect; API calls never follow them.
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def redirect_refusal(call: ApiCall[Any], status: int, location: str | None) -> Xtreme1TransportError:
+    """The error for an API answer that redirects: following it would send the API token (and, for a
+    start call, its body) to wherever ``Location`` points, and trust that host's answer.
+
+    The message names the target's scheme, host and path, never its query string (it may be signed).
+    """
+    parts = urllib.parse.urlsplit(str(location or ""))
+    if parts.hostname:
+        port = f":{parts.port}" if parts.port else ""
+        target = f"{parts.scheme}://{parts.hostname}{port}{parts.path} (host {parts.hostname})"
+    elif location:
+        target = f"{parts.path} on the same host"
+    else:
+        target = "nowhere (no Location header)"
+    error = Xtreme1TransportError(
+        f"Xtreme1 {call.endpoint}: the API answered HTTP {status}, redirecting to {target}. API requests "
+        "do not follow redirects: the API token and the request would go to that address and its answer "
+        "would be trusted. Set the connection's host to the Xtreme1 URL that answers directly.",
+        status=status,
+    )
+    error.retryable = False  # type: ignore[attr-defined]
+    return error
+
+
+def scrub_secret(error: BaseException, secret: str | None) -> BaseException:
+    """Remove every exact occurrence of ``secret`` (the API token) from ``error``'s message and text
+    attributes: a server may echo the token in words no pattern of :func:`redact` recognises."""
+    if not secret or len(secret) < 4:
+        return error
+
+    def clean(value: Any) -> Any:
+        return value.replace(secret, "***") if isinstance(value, str) and secret in value else value
+
+    error.args = tuple(clean(arg) for arg in error.args)
+    for name, value in list(vars(error).items()):
+        if isinstance(value, str) and secret in value:
+            setattr(error, name, clean(value))
     return error
 
 

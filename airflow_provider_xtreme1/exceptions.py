@@ -5,6 +5,7 @@ Every error is an ``AirflowException`` so Airflow fails (and retries) the task a
     Xtreme1Error
     ├── Xtreme1ConfigError          the connection or an argument is unusable (no token, bad URL)
     ├── Xtreme1TransportError       no usable answer: network failure, 5xx/429, a body that is not JSON
+    │   └── Xtreme1AnswerLostError  a request that starts something was sent, its answer lost (no retry)
     ├── Xtreme1ApiError             the server answered with a non-OK ``code`` (also at HTTP 200)
     │   ├── Xtreme1AuthError        HTTP 401 / LOGIN_STATUS_TIMEOUT: the token was rejected
     │   └── Xtreme1NotFoundError    the dataset, model, record or serial does not exist
@@ -20,7 +21,7 @@ Every error is an ``AirflowException`` so Airflow fails (and retries) the task a
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 
 class Xtreme1Error(AirflowException):
@@ -43,6 +44,15 @@ class Xtreme1TransportError(Xtreme1Error):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+class Xtreme1AnswerLostError(Xtreme1TransportError, AirflowFailException):
+    """A request that starts something (import, export, model run, dataset) was sent, but its answer was
+    lost: the server may have acted on it.
+
+    Also an ``AirflowFailException``: the task fails **without** Airflow's retries, since a retry would
+    start the job a second time. The message says what may have started and how to check.
+    """
 
 
 class Xtreme1ApiError(Xtreme1Error):

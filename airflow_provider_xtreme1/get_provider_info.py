@@ -51,12 +51,15 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Xtreme1",
                 "ui-field-behaviour": {
                     "hidden-fields": ["login", "extra"],
+                    # The port has its own field: Airflow 3.3's "Test" button sends the stored port as a
+                    # number (0 when empty), and the API refuses a test whose port differs from the stored
+                    # one. With the port in this field rather than in the URL, Test works at once.
                     "relabeling": {"host": "Xtreme1 URL", "password": "API token"},
                     "placeholders": {
-                        "host": "http://xtreme1.example.com:8190",
+                        "host": "http://xtreme1.example.com (scheme and host; the port goes below)",
                         "password": "token from the API token page of the Xtreme1 web app",
                         "schema": "http or https (only when Host holds no scheme)",
-                        "port": "8190 (only when Host holds no port)",
+                        "port": "8190 (the nginx port of a docker-compose deployment)",
                     },
                 },
                 "conn-fields": {

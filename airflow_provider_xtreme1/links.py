@@ -14,11 +14,15 @@ DATASET_URL_XCOM_KEY = "dataset_url"
 
 
 class Xtreme1DatasetLink(BaseOperatorLink):
-    """ "Xtreme1 dataset": the dataset page of the task's dataset, pushed to XCom before any wait."""
+    """ "Xtreme1 dataset": the dataset page of the task's dataset.
+
+    Airflow 3 evaluates links on the worker when the task ends, on the operator that ran, and stores the
+    result for the UI. The operator keeps the URL it published (``dataset_link``), so a task that failed
+    before knowing its dataset simply has no link — instead of a failed XCom lookup logged under the
+    task's real error.
+    """
 
     name = "Xtreme1 dataset"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
-        return XCom.get_value(key=DATASET_URL_XCOM_KEY, ti_key=ti_key) or ""
+        return getattr(operator, "dataset_link", None) or ""

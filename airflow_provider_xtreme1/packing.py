@@ -6,7 +6,7 @@
   is known up front, so it can be streamed straight into a presigned PUT with a ``Content-Length``.
 * :func:`pack_dataset` writes that archive to disk atomically.
 * :func:`check_archive` inspects an archive the user made, reading only its directory.
-* :func:`safe_extract` unpacks an export without letting entries escape the destination.
+* :func:`safe_extract` (from :mod:`airflow_provider_xtreme1.extract`) unpacks an export safely.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ import tarfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from zipstream import ZIP_STORED, ZipStream
 
 from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
+from airflow_provider_xtreme1.extract import bomb_problems, safe_extract, unsafe_member
 from airflow_provider_xtreme1.layout import (
     DirNode,
     FileNode,
@@ -472,7 +473,7 @@ def check_archive(path: str | os.PathLike, dataset_type: str | None = None) -> A
     problems = Problems()
     names = _archive_names(archive, report, problems)
     if names is not None:
-        bad = [n for n in names if _unsafe_member(n)]
+        bad = [n for n in names if unsafe_member(n)]
         for name in bad:
             problems.error(
                 "escaping entry",
@@ -499,12 +500,6 @@ def check_archive(path: str | os.PathLike, dataset_type: str | None = None) -> A
     problems.finish()
     report.errors, report.warnings = problems.errors, problems.warnings
     return report
-
-
-def _unsafe_member(name: str) -> bool:
-    if name.startswith(("/", "\\")) or (len(name) >= 2 and name[1] == ":"):
-        return True
-    return ".." in name.replace("\\", "/").split("/")
 
 
 def _archive_names(archive: Path, report: ArchiveReport, problems: Problems) -> dict[str, int] | None:
@@ -610,6 +605,8 @@ def _zip_names(
                     "the archive is damaged",
                 )
                 return None
+    for problem in bomb_problems(infos, max_bytes=None, max_entries=None):
+        problems.error("zip bomb", f"{archive.name}: looks like a zip bomb: {problem}")
     report.entries = len(infos)
     report.files = sum(1 for i in infos if not i.is_dir())
     report.bytes = sum(i.file_size for i in infos if not i.is_dir())
@@ -664,59 +661,3 @@ def _tar_names(
     report.files = sum(1 for n in names if not n.endswith("/"))
     report.bytes = sum(names.values())
     return names
-
-
-# ---------------------------------------------------------------------------------------------- extract
-
-
-def safe_extract(zip_path: str | os.PathLike, dest_dir: str | os.PathLike) -> list[Path]:
-    """Extract a ZIP (an Xtreme1 export) into ``dest_dir``, refusing anything that could escape it.
-
-    Every entry is checked before anything is written: absolute paths, drive letters, ``..`` parts,
-    symbolic links, encrypted entries and targets resolving outside ``dest_dir`` (also through links
-    already present there) make the whole extraction fail. Existing files are overwritten.
-
-    :param zip_path: the archive.
-    :param dest_dir: the destination folder (created when missing).
-    :return: the extracted files, in archive order.
-    :raises Xtreme1ValidationError: naming every refused entry.
-    """
-    dest = Path(dest_dir).expanduser().absolute()
-    dest.mkdir(parents=True, exist_ok=True)
-    real_dest = dest.resolve()
-    refused: list[str] = []
-    plan: list[tuple[zipfile.ZipInfo, Path]] = []
-    try:
-        zf = zipfile.ZipFile(zip_path)
-    except zipfile.BadZipFile as exc:
-        raise Xtreme1ValidationError(f"{zip_path} is not a readable ZIP archive: {exc}") from exc
-    with zf:
-        for info in zf.infolist():
-            name = info.filename
-            if _unsafe_member(name) or "\\" in name:
-                refused.append(f"{name!r}: absolute path, drive letter, backslash or '..'")
-                continue
-            if stat.S_ISLNK(info.external_attr >> 16):
-                refused.append(f"{name!r}: symbolic link")
-                continue
-            if info.flag_bits & 0x1:
-                refused.append(f"{name!r}: encrypted")
-                continue
-            target = dest.joinpath(*PurePosixPath(name).parts)
-            resolved = target.resolve()
-            if resolved != real_dest and real_dest not in resolved.parents:
-                refused.append(f"{name!r}: resolves to {resolved}, outside {real_dest}")
-                continue
-            plan.append((info, resolved))
-        if refused:
-            raise Xtreme1ValidationError(f"refusing to extract {zip_path}: unsafe entries", refused)
-        extracted: list[Path] = []
-        for info, target in plan:
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
-            extracted.append(target)
-    return extracted

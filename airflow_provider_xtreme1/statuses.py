@@ -328,6 +328,7 @@ class JobWatch:
         self.fail_on_warnings = fail_on_warnings
         self.progress: dict[str, list[Any]] = {}
         self.last: Verdict | None = None
+        self.records: Mapping[str, Mapping[str, Any]] = {}
 
     def _event(self, verdict: Verdict, records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         hidden = RULES[self.kind].secret_fields
@@ -355,6 +356,7 @@ class JobWatch:
         )
         self.last = verdict
         self.progress = verdict.progress
+        self.records = records
         return self._event(verdict, records) if verdict.done else None
 
     def poll_failed(self, error: Exception, now: float) -> dict[str, Any] | None:
@@ -369,5 +371,32 @@ class JobWatch:
 
     @property
     def status_line(self) -> str:
-        """A short description of where the jobs stand, for the task log."""
-        return self.last.message if self.last else "waiting for the first status"
+        """A short description of where the jobs stand, for the task log (imports: items and bytes too)."""
+        if self.last is None:
+            return "waiting for the first status"
+        if self.kind is JobKind.IMPORT and self.records:
+            return import_progress(self.ids, self.records)
+        return self.last.message
+
+
+def import_progress(ids: Iterable[str], records: Mapping[str, Mapping[str, Any]]) -> str:
+    """Where imports stand: status, items parsed of those found, bytes downloaded of the archive's size."""
+    parts = []
+    for serial in ids:
+        record = records.get(serial) or {}
+        text = f"{serial}: {record.get('status') or 'no record yet'}"
+        total, size = record.get("totalDataNum"), record.get("totalFileSize")
+        if total:
+            text += f", {record.get('parsedDataNum') or 0} of {total} items parsed"
+        if size:
+            text += f", {_size(record.get('downloadedFileSize') or 0)} of {_size(size)} downloaded"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"

@@ -63,9 +63,13 @@ __all__ = [
     "UploadResult",
     "UploadSource",
     "as_source",
+    "check_local_path",
+    "check_verify",
     "download",
     "mask_url",
+    "object_storage_schemes",
     "protect_url",
+    "resolve_location",
     "upload",
 ]
 
@@ -164,6 +168,125 @@ class LoggerLike(Protocol):
     def info(self, msg: str, *args: Any) -> Any: ...
 
     def warning(self, msg: str, *args: Any) -> Any: ...
+
+
+# --------------------------------------------------------------------------------------------------
+# Locations: the one resolver of "local path or object storage", and the TLS argument
+
+#: Schemes that are web requests, never object storage: refused as sources and destinations.
+_WEB_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "sftp", "ws", "wss", "data"})
+_LOCAL_SCHEMES = frozenset({"file", "local"})
+_PATH_MAX = 4095  # bytes, Linux PATH_MAX less the terminating NUL
+_NAME_MAX = 255
+
+
+def object_storage_schemes() -> frozenset[str]:
+    """The URI schemes Airflow's ``ObjectStoragePath`` can open here (those the installed providers
+    register, e.g. ``s3`` with the Amazon provider, and those attached at run time with
+    ``airflow.sdk.io.attach``), without the local and web ones."""
+    known: set[str] = set()
+    try:
+        from airflow.sdk.io.fs import _register_filesystems
+
+        known.update(_register_filesystems())
+    except Exception:  # an Airflow without the registry: nothing but local paths
+        pass
+    try:
+        from airflow.sdk.io.store import _STORE_CACHE
+
+        known.update(store.protocol for store in list(_STORE_CACHE.values()) if store.protocol)
+    except Exception:
+        pass
+    return frozenset(known - _LOCAL_SCHEMES - _WEB_SCHEMES)
+
+
+def check_local_path(path: str | os.PathLike[str], argument: str) -> Path:
+    """``path`` as a ``Path``, or a ``ValueError`` naming ``argument`` when no file system could hold it
+    (NUL or other control characters, a part over 255 bytes, more than 4095 bytes in all)."""
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if not text.strip():
+        raise ValueError(f"{argument} must not be empty.")
+    bad = next((ch for ch in text if ord(ch) < 32 or ord(ch) == 127), None)
+    if bad is not None:
+        raise ValueError(f"{argument} contains the control character {bad!r}: {text!r}.")
+    expanded = Path(text).expanduser()
+    long = next((part for part in expanded.parts if len(os.fsencode(part)) > _NAME_MAX), None)
+    if long is not None:
+        raise ValueError(
+            f"{argument} has a path part of {len(os.fsencode(long))} bytes (at most {_NAME_MAX}): "
+            f"{long[:40]!r}…"
+        )
+    if len(os.fsencode(str(expanded))) > _PATH_MAX:
+        raise ValueError(f"{argument} is {len(os.fsencode(str(expanded)))} bytes long (at most {_PATH_MAX}).")
+    return expanded
+
+
+def resolve_location(value: Any, argument: str) -> Any:
+    """Decide once whether ``value`` is local or in object storage, and check it.
+
+    A plain path, ``os.PathLike`` or ``file://`` URI (also an ``ObjectStoragePath`` on the local file
+    system) becomes a checked :class:`~pathlib.Path` — so every local rule applies to it. A URI of an
+    object-storage scheme Airflow knows (:func:`object_storage_schemes`) becomes an
+    ``ObjectStoragePath``; any other scheme (``http``, ``https``, …) is refused before any request.
+    Other objects with ``open`` (``ObjectStoragePath``, UPath) are returned as they are.
+
+    :param argument: the argument's name, for error messages.
+    :raises ValueError: naming ``argument`` and what was expected.
+    """
+    if isinstance(value, PurePath):
+        return check_local_path(value, argument)
+    if isinstance(value, str):
+        parts = urlsplit(value.strip())
+        scheme = parts.scheme.lower()
+        if "://" not in value or len(scheme) <= 1:  # "C:\data" has a one-letter scheme
+            return check_local_path(value, argument)
+        if scheme in _LOCAL_SCHEMES:
+            if parts.netloc not in ("", "localhost"):
+                raise ValueError(f"{argument}: a file:// URI names a local path, not host {parts.netloc!r}.")
+            return check_local_path(unquote(parts.path), argument)
+        allowed = object_storage_schemes()
+        if scheme not in allowed:
+            why = "a web URL, not object storage" if scheme in _WEB_SCHEMES else "not a storage Airflow knows"
+            stores = ", ".join(f"{s}://" for s in sorted(allowed)) or "(no object-storage provider installed)"
+            shown = f"{scheme}://{parts.hostname or ''}{parts.path}"  # no user info, no query
+            raise ValueError(
+                f"{argument} {shown!r}: {scheme}:// is {why}. Give a local path, a "
+                f"file:// URI or a URI of: {stores}."
+            )
+        from airflow.sdk import ObjectStoragePath
+
+        return ObjectStoragePath(value.strip())
+    if isinstance(value, os.PathLike):
+        return check_local_path(value, argument)
+    if hasattr(value, "open") and hasattr(value, "exists"):
+        protocol = getattr(value, "protocol", None)
+        protocol = protocol[0] if isinstance(protocol, (tuple, list)) else protocol
+        if protocol in _LOCAL_SCHEMES:
+            return check_local_path(str(value.path), argument)
+        return value
+    raise ValueError(f"{argument} must be a path, a URI or an ObjectStoragePath, got {value!r}.")
+
+
+def check_verify(verify: Any, argument: str = "verify") -> Any:
+    """TLS verification as given by a user or a rendered param: ``True``/``False`` (also the strings
+    ``"true"``, ``"false"``, ``"0"``, …), an existing CA-bundle file or folder, or an ``ssl.SSLContext``.
+
+    :raises ValueError: naming ``argument``: a CA bundle that does not exist, or an unusable value.
+    """
+    if isinstance(verify, (bool, ssl.SSLContext)):
+        return verify
+    if isinstance(verify, str) and verify.strip().lower() in ("true", "yes", "on", "1"):
+        return True
+    if isinstance(verify, str) and verify.strip().lower() in ("false", "no", "off", "0"):
+        return False
+    if isinstance(verify, (str, os.PathLike)):
+        path = check_local_path(verify, argument)
+        if not path.exists():
+            raise ValueError(f"{argument}: the CA bundle {str(path)!r} does not exist on this machine.")
+        return str(path)
+    raise ValueError(f"{argument} must be True, False or the path of a CA bundle, got {verify!r}.")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -270,11 +393,12 @@ def as_source(obj: Any) -> UploadSource:
 
         * an :class:`UploadSource` (returned unchanged);
         * a planned zip: any object with ``size`` and ``iter_bytes(chunk_size)``;
-        * a local path (``str`` or ``os.PathLike``); a ``str`` with a scheme other than ``file://``
-          (``s3://...``) becomes an ``airflow.sdk.ObjectStoragePath``;
+        * a local path (``str``, ``os.PathLike`` or a ``file://`` URI); a URI of an object store Airflow
+          knows (``s3://...``) becomes an ``airflow.sdk.ObjectStoragePath``; other schemes (``http://``)
+          are refused (:func:`resolve_location`);
         * an ``ObjectStoragePath`` or any fsspec/UPath-like object with ``open("rb")`` and ``stat()``.
     :raises Xtreme1ValidationError: the file is missing, a directory, or empty (the message names it).
-    :raises Xtreme1ConfigError: ``obj`` is none of the above.
+    :raises Xtreme1ConfigError: ``obj`` is none of the above, or a refused URI.
     """
     if isinstance(obj, (FileSource, ObjectStorageSource, PlannedZipSource)):
         return obj
@@ -286,19 +410,14 @@ def as_source(obj: Any) -> UploadSource:
         return obj
     if hasattr(obj, "iter_bytes") and hasattr(obj, "size"):
         return PlannedZipSource(obj)
-    if isinstance(obj, str):
-        scheme = urlsplit(obj).scheme
-        if scheme == "file":
-            return FileSource(unquote(urlsplit(obj).path))
-        if len(scheme) > 1:  # "C:\..." has a one-letter scheme
-            from airflow.sdk import ObjectStoragePath
-
-            return ObjectStorageSource(ObjectStoragePath(obj))
-        return FileSource(obj)
-    if isinstance(obj, PurePath):
-        return FileSource(obj)
-    if hasattr(obj, "open") and hasattr(obj, "stat"):
+    if hasattr(obj, "open") and hasattr(obj, "stat") and not isinstance(obj, PurePath):
         return ObjectStorageSource(obj)
+    if isinstance(obj, (str, os.PathLike)):
+        try:
+            where = resolve_location(obj, "source")
+        except ValueError as err:
+            raise Xtreme1ConfigError(str(err)) from None
+        return FileSource(where) if isinstance(where, Path) else ObjectStorageSource(where)
     raise Xtreme1ConfigError(
         f"Cannot upload {obj!r}: expected a file path, an ObjectStoragePath or a planned zip "
         "(an object with size and iter_bytes)."
@@ -455,6 +574,16 @@ def _refusal(action: str, response: httpx.Response, masked: str, *, renew: str) 
             status=status,
             storage_code=code,
         )
+    if 300 <= status < 400:
+        where = urlsplit(response.headers.get("Location") or "")
+        target = f"{where.scheme}://{where.hostname}{where.path}" if where.hostname else where.path or "?"
+        return Xtreme1StorageError(
+            f"{action} refused with HTTP {status}: storage redirects to {target} (host "
+            f"{where.hostname or 'the same'}); presigned transfers never follow redirects, since the URL is "
+            f"signed for one host. URL: {masked}",
+            status=status,
+            storage_code=code,
+        )
     return Xtreme1StorageError(
         f"{action} refused with HTTP {status}: {detail}. URL: {masked}", status=status, storage_code=code
     )
@@ -596,6 +725,7 @@ def upload(
     """
     logger = logger or log
     url = _check_url(url)
+    verify = check_verify(verify)
     src = as_source(source)
     masked = mask_url(url)
     protect_url(url)
@@ -791,6 +921,7 @@ def download(
     """
     logger = logger or log
     url = _check_url(url)
+    verify = check_verify(verify)
     masked = mask_url(url)
     protect_url(url)
     target = _Destination(destination)
@@ -820,15 +951,12 @@ class _Destination:
     """A local path or an ObjectStoragePath, written through a ``.partial-<random>`` sibling."""
 
     def __init__(self, destination: Any) -> None:
-        if isinstance(destination, str):
-            scheme = urlsplit(destination).scheme
-            if scheme == "file":
-                destination = unquote(urlsplit(destination).path)
-            elif len(scheme) > 1:
-                from airflow.sdk import ObjectStoragePath
-
-                destination = ObjectStoragePath(destination)
-        self.local = isinstance(destination, (str, PurePath))
+        if isinstance(destination, (str, os.PathLike)):
+            try:
+                destination = resolve_location(destination, "destination")
+            except ValueError as err:
+                raise Xtreme1ConfigError(str(err)) from None
+        self.local = isinstance(destination, PurePath)
         self.path: Any = Path(destination) if self.local else destination
         if not self.local and not (hasattr(destination, "open") and hasattr(destination, "parent")):
             raise Xtreme1ConfigError(

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from . import routes_annotation, routes_data, routes_dataset, routes_model, routes_user
@@ -59,6 +60,8 @@ class Xtreme1Emulator(AnnotatorSimulation):
         self._storage = StorageFront(self._objects, self._signer)
         self._faults = FaultBook()
         self._log_lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._in_flight = 0
         self._request_log: list[dict[str, Any]] = []
         self._storage_log: list[dict[str, Any]] = []
         self._router = Router()
@@ -144,6 +147,32 @@ class Xtreme1Emulator(AnnotatorSimulation):
 
     def clear_faults(self) -> None:
         self._faults.clear()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Return once no request is being handled (a delayed answer is logged only when it is sent), so
+        a test can count requests without sleeping; ``TimeoutError`` after ``timeout`` seconds."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError(f"the emulator still handles {self._in_flight} request(s)")
+
+    def wait_jobs(self, timeout: float = 10.0) -> None:
+        """Return once every import, export and model-run job has returned from its worker: a job that
+        has not finished by then never will (it stalled or was left, as the real server leaves it).
+        ``TimeoutError`` after ``timeout`` seconds."""
+        for pool in self._pools.values():
+            if not pool.wait_idle(timeout):
+                raise TimeoutError(f"emulator {pool.name} jobs still running after {timeout} s")
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        with self._idle:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
 
     @property
     def request_log(self) -> list[dict[str, Any]]:

@@ -13,7 +13,9 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-KINDS = ("status", "drop", "delay", "envelope", "empty", "stall")
+KINDS = ("status", "drop", "delay", "envelope", "empty", "stall", "drop_answer", "stall_answer")
+#: Kinds that let the request be handled in full and only then spoil its answer (a lost answer).
+AFTER_KINDS = ("drop_answer", "stall_answer")
 
 NGINX_PAGES = {
     400: "400 Bad Request",
@@ -48,12 +50,16 @@ class Fault:
         ``drop`` (close the socket without answering), ``delay`` (sleep ``delay`` s then answer
         normally), ``envelope`` (HTTP ``status`` (default 200) with ``{"code", "message", "data": null}``),
         ``empty`` (HTTP 200, empty body), ``stall`` (the upload, export or model-run job created by
-        the matching request never leaves ``stall_at``).
+        the matching request never leaves ``stall_at``), ``drop_answer`` (handle the request in full —
+        the import or export starts — then close the socket instead of answering) and ``stall_answer``
+        (handle it in full, then hold the answer back ``delay`` seconds, past the client's read timeout).
     :param status: HTTP status for ``status``/``envelope`` faults.
     :param body: response body for ``status`` faults (default: nginx page).
     :param content_type: content type for a custom ``body``.
     :param retry_after: ``Retry-After`` header value (sent with any status when given).
-    :param delay: seconds to sleep for ``delay`` faults.
+    :param location: ``Location`` header value (sent with any status when given), e.g. a ``status``
+        fault with ``status=307`` redirecting to another host.
+    :param delay: seconds to sleep for ``delay`` faults, and to hold the answer for ``stall_answer``.
     :param code: envelope ``code`` for ``envelope`` faults.
     :param message: envelope ``message`` for ``envelope`` faults.
     :param stall_at: status at which a stalled job stays (default ``DOWNLOADING`` for uploads,
@@ -69,6 +75,7 @@ class Fault:
     body: str | None = None
     content_type: str | None = None
     retry_after: int | float | str | None = None
+    location: str | None = None
     delay: float = 0.0
     code: str = "UNKNOWN"
     message: str = "Unknown error"

@@ -49,8 +49,11 @@ class WorkerPool:
             if task is None:
                 return
             # a crashed job leaves its record where it was, like the real server
-            with contextlib.suppress(Exception):
-                task()
+            try:
+                with contextlib.suppress(Exception):
+                    task()
+            finally:
+                self._queue.task_done()
 
     def submit(self, task: Callable[[], None]) -> None:
         self._queue.put(task)
@@ -59,8 +62,15 @@ class WorkerPool:
         try:
             while True:
                 self._queue.get_nowait()
+                self._queue.task_done()
         except queue.Empty:
             pass
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every submitted job has returned; ``False`` if some still run after ``timeout``."""
+        done = self._queue.all_tasks_done
+        with done:
+            return done.wait_for(lambda: self._queue.unfinished_tasks == 0, timeout)
 
     def stop(self) -> None:
         self.clear()

@@ -43,6 +43,7 @@ CLASS_NAME_CHARS = 256  # dataset_class.name varchar(256), DatasetClassDTO @Leng
 
 
 def _name_taken(emu, name: str, exclude: int | None = None) -> bool:
+    # UNIQUE (name, del_unique_key) under utf8mb4_general_ci (deploy/mysql/migration/V1__Create_tables.sql)
     return any(
         same_name(d["name"], name) and not d["deleted"] and d["id"] != exclude
         for d in emu._store.datasets.values()

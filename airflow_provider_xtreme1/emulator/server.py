@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import annotators
 from .api import ApiError, NotFound, Request, Response, envelope, error_response
-from .faults import Fault, nginx_page
+from .faults import AFTER_KINDS, Fault, nginx_page
 from .storage import CHUNK
 
 if TYPE_CHECKING:
@@ -70,7 +70,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self._dispatch()
+        with self.emu._busy():
+            self._dispatch()
 
     do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
 
@@ -120,6 +121,23 @@ class Handler(BaseHTTPRequestHandler):
             length -= len(chunk)
 
     def send(self, resp: Response) -> None:
+        after = getattr(self, "_after_fault", None)
+        if after is not None:
+            # The request was handled in full; now its answer gets lost on the way back.
+            self._after_fault = None
+            self._entry["fault"] = after.kind
+            self._entry["status"] = resp.status
+            self.commit_log()
+            if after.kind == "drop_answer":
+                self.drop()
+                return
+            time.sleep(after.delay)
+            with contextlib.suppress(OSError):  # the client has given up by now
+                self._send(resp)
+            return
+        self._send(resp)
+
+    def _send(self, resp: Response) -> None:
         self.send_response(resp.status)
         if resp.content_type:
             self.send_header("Content-Type", resp.content_type)
@@ -159,6 +177,7 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
         path = parts.path
+        self._after_fault: Fault | None = None
         if path.startswith("/_emulator/"):
             self._entry = {"kind": None}
             self._admin(path, parts.query)
@@ -197,6 +216,9 @@ class Handler(BaseHTTPRequestHandler):
             if fault.kind == "delay":
                 time.sleep(fault.delay)
                 continue
+            if fault.kind in AFTER_KINDS:
+                self._after_fault = fault
+                continue
             entry["answered"] = True
             entry["fault"] = fault.kind
             if fault.kind == "drop":
@@ -210,6 +232,8 @@ class Handler(BaseHTTPRequestHandler):
             headers: dict[str, str] = {}
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
+            if fault.location is not None:
+                headers["Location"] = fault.location
             if fault.kind == "status":
                 status = fault.status or 502
                 if fault.body is not None:

@@ -27,12 +27,15 @@ from airflow_provider_xtreme1._responses import (
     CONNECT,
     NO_RETRY,
     READ_TIMEOUT,
+    REDIRECT_STATUSES,
     SENT,
     TLS,
     Retrier,
     RetryPolicy,
     parse_retry_after,
     redact,
+    redirect_refusal,
+    scrub_secret,
     transport_failure,
 )
 from airflow_provider_xtreme1._tls import ssl_context
@@ -91,7 +94,18 @@ class _Xtreme1HookBase(BaseHook):
 
     def _load_settings(self, conn: Any) -> ConnectionSettings:
         self._settings = ConnectionSettings.from_connection(conn, timeout=self.timeout)
+        try:
+            from airflow.sdk.log import mask_secret
+
+            mask_secret(self._settings.token)  # task logs show *** wherever the token appears
+        except ImportError:  # pragma: no cover - Airflow is a dependency
+            pass
         return self._settings
+
+    def _scrubbed(self, error: Xtreme1Error) -> Xtreme1Error:
+        """``error`` without the exact token text (a server may echo it in its message)."""
+        scrub_secret(error, self._settings.token if self._settings else None)
+        return error
 
     @staticmethod
     def _headers(settings: ConnectionSettings, library: str) -> dict[str, str]:
@@ -192,6 +206,7 @@ class Xtreme1Hook(_Xtreme1HookBase):
                 json=call.json,
                 timeout=timeout or (settings.connect_timeout, settings.read_timeout),
                 verify=settings.verify,
+                allow_redirects=False,
             )
             body = response.content
         except requests.exceptions.SSLError as err:
@@ -205,6 +220,8 @@ class Xtreme1Hook(_Xtreme1HookBase):
         except requests.exceptions.RequestException as err:  # broken chunked body, redirect loop, …
             raise transport_failure(call, SENT, f"{type(err).__name__}: {err}") from None
         self._log_response(call, response.status_code, started)
+        if response.status_code in REDIRECT_STATUSES:
+            raise redirect_refusal(call, response.status_code, response.headers.get("Location"))
         return RawResponse(
             status=response.status_code,
             content_type=response.headers.get("Content-Type", ""),
@@ -224,7 +241,7 @@ class Xtreme1Hook(_Xtreme1HookBase):
             try:
                 return handle(call, self._send(call, timeout))
             except Xtreme1Error as err:
-                time.sleep(retrier.delay_or_raise(err))
+                time.sleep(retrier.delay_or_raise(self._scrubbed(err)))
 
     def _drive(self, flow: Generator[ApiCall[Any], Any, T]) -> T:
         try:
@@ -237,18 +254,28 @@ class Xtreme1Hook(_Xtreme1HookBase):
     # -- connection check and links ---------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
-        """Check URL and token with ``GET /user/logged`` (short timeout, no retries). Never raises."""
+        """Check URL and token with ``GET /user/logged`` (short timeout, no retries). Never raises.
+
+        The UI's *Test* button runs this on a copy of the connection under a random temporary id, so
+        messages speak of "the connection", never of that id.
+        """
+
+        def plain(err: Exception) -> str:
+            return str(err).replace(f"Connection {self.xtreme1_conn_id!r}", "The connection")
+
         try:
             settings = self.settings
         except Xtreme1ConfigError as err:
-            return False, str(err)
+            return False, plain(err)
         except Exception as err:
-            return False, f"Cannot read connection {self.xtreme1_conn_id!r}: {redact(str(err))}"
+            return False, f"Cannot read the connection: {redact(str(err))}"
         where = f"Xtreme1 at {settings.base_url}"
         try:
             user = self._request(
                 _api.current_user(), timeout=(5.0, min(settings.read_timeout, 10.0)), policy=NO_RETRY
             )
+        except Xtreme1ConfigError as err:
+            return False, plain(err)
         except Xtreme1AuthError:
             return False, (
                 f"{where} rejected the API token (HTTP 401). Put a valid token from the API token page of "
@@ -540,7 +567,7 @@ class Xtreme1AsyncHook(_Xtreme1HookBase):
                 headers=self._headers(settings, "httpx"),
                 verify=_ssl_verify(settings),
                 timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-                follow_redirects=True,
+                follow_redirects=False,  # the token and start calls never go where a redirect points
             )
             self._client_loop = loop
         return self._client
@@ -584,6 +611,8 @@ class Xtreme1AsyncHook(_Xtreme1HookBase):
         except httpx.RequestError as err:  # dropped, reset, write timeout, undecodable body, redirect loop
             raise transport_failure(call, SENT, _describe(err)) from None
         self._log_response(call, response.status_code, started)
+        if response.status_code in REDIRECT_STATUSES:
+            raise redirect_refusal(call, response.status_code, response.headers.get("Location"))
         return RawResponse(
             status=response.status_code,
             content_type=response.headers.get("Content-Type", ""),
@@ -603,7 +632,7 @@ class Xtreme1AsyncHook(_Xtreme1HookBase):
             try:
                 return handle(call, await self._send(call, timeout))
             except Xtreme1Error as err:
-                await asyncio.sleep(retrier.delay_or_raise(err))
+                await asyncio.sleep(retrier.delay_or_raise(self._scrubbed(err)))
 
     async def _drive(self, flow: Generator[ApiCall[Any], Any, T]) -> T:
         try:

@@ -25,3 +25,21 @@ def as_list(value: Any) -> list[Any]:
     if isinstance(value, (str, int, float)):
         return [value]
     return list(value)
+
+
+def storage_verify(verify: Any, hook: Any) -> Any:
+    """TLS verification for presigned transfers: the operator's ``verify`` when given, else the Xtreme1
+    connection's (``verify`` / ``ca_bundle`` extras), so a private CA is configured once.
+
+    Checked before anything starts: ``"false"`` (as from a param) is ``False``, a CA bundle must exist.
+    """
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from airflow_provider_xtreme1.transfer import check_verify
+
+    if verify is None or verify == "":
+        try:
+            verify = hook.settings.verify
+        except AirflowNotFoundException:  # a PutArchive without any Xtreme1 connection: system CAs
+            verify = True
+    return check_verify(verify, "verify")

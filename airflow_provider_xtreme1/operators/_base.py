@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_provider_xtreme1.exceptions import Xtreme1TransportError
+from airflow_provider_xtreme1._api import parse_id
+from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1Error, Xtreme1TransportError
 from airflow_provider_xtreme1.links import DATASET_URL_XCOM_KEY, Xtreme1DatasetLink
 from airflow_provider_xtreme1.statuses import RULES, JobKind, JobWatch, Outcome, validate_event
 
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
+
+T = TypeVar("T")
 
 
 def default_deferrable() -> bool:
@@ -40,6 +44,8 @@ class Xtreme1BaseOperator(BaseOperator):
         kwargs.setdefault("multiple_outputs", self.returns_dict)
         super().__init__(**kwargs)
         self.xtreme1_conn_id = xtreme1_conn_id
+        #: The dataset page this task run published (read by the "Xtreme1 dataset" extra link).
+        self.dataset_link: str | None = None
 
     @cached_property
     def hook(self) -> Xtreme1Hook:
@@ -48,8 +54,9 @@ class Xtreme1BaseOperator(BaseOperator):
         return Xtreme1Hook(self.xtreme1_conn_id)
 
     def push_dataset_link(self, context: Context, dataset_id: int) -> None:
-        """Publish the dataset page for the "Xtreme1 dataset" extra link."""
-        context["ti"].xcom_push(key=DATASET_URL_XCOM_KEY, value=self.hook.dataset_url(dataset_id))
+        """Publish the dataset page for the "Xtreme1 dataset" extra link (and as XCom ``dataset_url``)."""
+        self.dataset_link = self.hook.dataset_url(dataset_id)
+        context["ti"].xcom_push(key=DATASET_URL_XCOM_KEY, value=self.dataset_link)
 
 
 def wait_for_jobs(
@@ -165,6 +172,10 @@ class Xtreme1JobOperator(Xtreme1BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired."""
+        dataset_id = getattr(self, "dataset_id", None)
+        if dataset_id not in (None, ""):
+            # A resumed task is a new process: the link's URL was published before deferring.
+            self.dataset_link = self.hook.dataset_url(parse_id(dataset_id, "dataset_id"))
         return self.finish(context, event)
 
     def finish(self, context: Context, event: dict[str, Any] | None) -> Any:
@@ -199,6 +210,86 @@ class Xtreme1JobOperator(Xtreme1BaseOperator):
             ),
             method_name="execute_complete",
             timeout=self.execution_timeout,
+        )
+
+    # -- starting at most once ------------------------------------------------------------------------------
+
+    @property
+    def _starting_key(self) -> str:
+        return f"xtreme1_{self.kind.value}_starting"
+
+    def start_once(self, context: Context, send: Callable[[], T], *, what: str, check: str) -> T:
+        """Send the one request that starts the job, so that no task ever starts it twice.
+
+        Xtreme1 finds upload and export records by serial number only (``UploadUseCase`` /
+        ``ExportRecordUseCase.findBySerialNumbers``; neither table holds the dataset): once the answer
+        carrying the serial is lost, nothing can tell whether the job started. So a lost answer fails
+        the task **without** Airflow's retries (:class:`~airflow_provider_xtreme1.exceptions.
+        Xtreme1AnswerLostError`), saying what may have started and how to check. A marker in the task
+        state store, written before sending, covers a worker that died while waiting for the answer: the
+        next try fails the same way instead of starting again. A try after that failure — the user
+        cleared the task after checking — starts anew.
+
+        :param send: sends the start request and returns its answer.
+        :param what: what may have started, for the message (no secrets: no presigned URLs).
+        :param check: how the user can see whether it started.
+        """
+        label = RULES[self.kind].label
+        store = context.get("task_state_store")
+        marker = store.get(self._starting_key) if store is not None else None
+        if isinstance(marker, dict):
+            if not marker.get("reported"):
+                store.set(self._starting_key, {**marker, "reported": True})
+                raise Xtreme1AnswerLostError(
+                    self._lost_message(
+                        marker["what"],
+                        f"try {marker.get('try')} sent the request at {marker.get('sent_at')} and stopped "
+                        "before its answer arrived",
+                        marker.get("check") or check,
+                    )
+                )
+            self.log.warning(
+                "An earlier try could not tell whether its %s started (%s); the task was run again after "
+                "that, so a new %s starts now.",
+                label,
+                marker["what"],
+                label,
+            )
+        if store is not None:
+            store.set(
+                self._starting_key,
+                {
+                    "what": what,
+                    "check": check,
+                    "try": context["ti"].try_number,
+                    "sent_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "reported": False,
+                },
+            )
+        try:
+            answer = send()
+        except Xtreme1AnswerLostError as err:
+            if store is not None:
+                store.set(self._starting_key, {**store.get(self._starting_key), "reported": True})
+            raise Xtreme1AnswerLostError(self._lost_message(what, str(err), check)) from None
+        except Xtreme1Error:
+            # Refused by the server, or never sent: nothing started. (Anything else — the worker being
+            # stopped mid-request — keeps the marker: the request may have gone out.)
+            self._forget_start(store)
+            raise
+        self._forget_start(store)
+        return answer
+
+    def _forget_start(self, store: Any) -> None:
+        if store is not None and store.get(self._starting_key) is not None:
+            store.delete(self._starting_key)
+
+    def _lost_message(self, what: str, how: str, check: str) -> str:
+        return (
+            f"{what} may have started on Xtreme1, but this task cannot know: {how}. Xtreme1 finds "
+            f"{RULES[self.kind].label} records by serial number only, so the task fails without retrying "
+            f"(a retry could start a second one). {check} If nothing started, clear this task to run it "
+            "again; if it did, mark the task as success."
         )
 
     # -- re-attaching on retry -------------------------------------------------------------------------------

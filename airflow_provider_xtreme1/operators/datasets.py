@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_xtreme1._api import check_dataset_name_length
-from airflow_provider_xtreme1.exceptions import Xtreme1ApiError, Xtreme1ConfigError
+from airflow_provider_xtreme1._api import check_dataset_name
+from airflow_provider_xtreme1.collation import same_name
+from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1ApiError, Xtreme1ConfigError
 from airflow_provider_xtreme1.layout import normalize_dataset_type
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
 
@@ -17,12 +18,15 @@ if TYPE_CHECKING:
 class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
     """Return the id of the dataset called ``name``, creating it if it does not exist yet.
 
-    Re-running the task is safe: an existing dataset of the same name and type is reused. A dataset of
-    that name but another type is an error, since its data would not fit.
+    Names compare as Xtreme1's database compares them: ignoring case, accents and trailing spaces
+    (``Drive-01 `` finds ``drive-01``; the stored spelling is logged). Re-running the task is safe: an
+    existing dataset of that name and type is reused. A dataset of that name but another type is an
+    error, since its data would not fit. If the create request's answer is lost, or the server reports
+    the name as taken (another task created it meanwhile), the task looks again and uses that dataset.
 
-    :param name: the dataset name (unique on the server).
-    :param dataset_type: ``LIDAR_FUSION``, ``LIDAR_BASIC``, ``IMAGE`` or ``TEXT``.
-    :param description: optional description for a new dataset.
+    :param name: the dataset name (unique on the server). (templated)
+    :param dataset_type: ``LIDAR_FUSION``, ``LIDAR_BASIC``, ``IMAGE`` or ``TEXT``. (templated)
+    :param description: optional description for a new dataset. (templated)
     :return: the dataset id.
     """
 
@@ -37,30 +41,71 @@ class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
 
     def execute(self, context: Context) -> int:
         dataset_type = normalize_dataset_type(self.dataset_type)
-        check_dataset_name_length(self.name)
-        dataset = self.hook.find_dataset_by_name(self.name)
-        if dataset is None:
-            try:
-                dataset = self.hook.create_dataset(self.name, dataset_type, description=self.description)
-                self.log.info(
-                    "Created Xtreme1 dataset %r (%s), id %s.", self.name, dataset_type, dataset["id"]
-                )
-            except Xtreme1ApiError as err:
-                # Someone else created it between our lookup and our create.
-                if err.code != "DATASET_NAME_DUPLICATED":
-                    raise
-                dataset = self.hook.find_dataset_by_name(self.name)
-                if dataset is None:
-                    raise
+        name = check_dataset_name(self.name)
+        dataset = self.hook.find_dataset_by_name(name) or self._create(name, dataset_type)
         if dataset.get("type") != dataset_type:
+            spelling = (
+                f"; Xtreme1 takes {name!r} for the same name (names ignore case, accents and trailing spaces)"
+                if dataset.get("name") != name
+                else ""
+            )
             raise Xtreme1ConfigError(
-                f"Xtreme1 dataset {self.name!r} (id {dataset['id']}) already exists with type "
-                f"{dataset.get('type')}, not {dataset_type}. Choose another name or dataset_type."
+                f"Xtreme1 dataset {dataset.get('name')!r} (id {dataset['id']}) already exists with type "
+                f"{dataset.get('type')}, not {dataset_type}{spelling}. Choose another name or dataset_type."
             )
         dataset_id = int(dataset["id"])
-        self.log.info("Using Xtreme1 dataset %r, id %s.", self.name, dataset_id)
+        if dataset.get("name") != name:
+            self.log.info(
+                "Using Xtreme1 dataset %r, id %s (asked for %r: Xtreme1 compares names ignoring case, "
+                "accents and trailing spaces).",
+                dataset.get("name"),
+                dataset_id,
+                name,
+            )
+        else:
+            self.log.info("Using Xtreme1 dataset %r, id %s.", name, dataset_id)
         self.push_dataset_link(context, dataset_id)
         return dataset_id
+
+    def _create(self, name: str, dataset_type: str, *, again: bool = True) -> dict[str, Any]:
+        try:
+            dataset = self.hook.create_dataset(name, dataset_type, description=self.description)
+        except Xtreme1AnswerLostError as err:
+            # Names are unique on the server, so looking is enough to know whether it was created.
+            found = self._look_again(name)
+            if found is not None:
+                self.log.warning("The answer to creating dataset %r was lost (%s); it exists.", name, err)
+                return found
+            if not again:
+                raise
+            self.log.warning("The answer to creating dataset %r was lost (%s); creating it again.", name, err)
+            return self._create(name, dataset_type, again=False)
+        except Xtreme1ApiError as err:
+            if err.code != "DATASET_NAME_DUPLICATED":
+                raise
+            # Created meanwhile by someone else, or a name our lookup did not take for the same.
+            found = self._look_again(name)
+            if found is None:
+                raise Xtreme1ConfigError(
+                    f"Xtreme1 refuses to create dataset {name!r} (DATASET_NAME_DUPLICATED), yet none of its "
+                    "datasets has that name. Choose another name."
+                ) from err
+            return found
+        self.log.info("Created Xtreme1 dataset %r (%s), id %s.", name, dataset_type, dataset["id"])
+        return dataset
+
+    def _look_again(self, name: str) -> dict[str, Any] | None:
+        """The dataset named ``name``: by the server's search, then by going through every dataset."""
+        found = self.hook.find_dataset_by_name(name)
+        page_no = 1
+        while found is None:
+            page = self.hook.find_datasets(page_no=page_no, page_size=100)
+            items = page.get("list") or []
+            found = next((d for d in items if same_name(str(d.get("name") or ""), name)), None)
+            if not items or page_no * 100 >= int(page.get("total") or 0):
+                break
+            page_no += 1
+        return found
 
 
 class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):

@@ -11,13 +11,18 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1JobError, Xtreme1UrlExpiredError
+from airflow_provider_xtreme1.extract import (
+    DEFAULT_MAX_ENTRIES,
+    DEFAULT_MAX_RATIO,
+    DEFAULT_MAX_UNPACKED_BYTES,
+)
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
-from airflow_provider_xtreme1.operators._arguments import as_id, as_list
+from airflow_provider_xtreme1.operators._arguments import as_id, as_list, storage_verify
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
 from airflow_provider_xtreme1.statuses import JobKind, Outcome, judge, raise_for_outcome
 
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
 DATA_FORMATS = ("XTREME1", "COCO")
 #: The ``selectModelRunIds`` value of the ground truth (every other value is a model-run id).
 GROUND_TRUTH = -1
+_NAME_MAX = 255
 
 
 # --------------------------------------------------------------------------------------------------
@@ -62,27 +68,17 @@ def check_data_format(data_format: Any) -> str:
 # Destinations: a local path or any Airflow ObjectStoragePath / URI
 
 
-def resolve_destination(destination: Any) -> Any:
-    """A ``Path`` for local destinations (``file://`` included), else an ``ObjectStoragePath``."""
-    if isinstance(destination, PurePath):
-        return Path(destination).expanduser()
-    if isinstance(destination, str):
-        text = destination.strip()
-        if not text:
-            raise ValueError("destination must not be empty.")
-        parts = urlsplit(text)
-        if parts.scheme == "file":
-            return Path(unquote(parts.path))
-        if "://" in text:
-            from airflow.sdk import ObjectStoragePath
+def resolve_destination(destination: Any, argument: str = "destination") -> Any:
+    """A checked ``Path`` for local destinations (``file://`` included), else an ``ObjectStoragePath``.
 
-            return ObjectStoragePath(text)
-        return Path(text).expanduser()
-    if hasattr(destination, "open") and hasattr(destination, "exists") and hasattr(destination, "parent"):
-        if getattr(destination, "protocol", None) in ("file", "local"):
-            return Path(destination.path)
-        return destination
-    raise ValueError(f"destination must be a path, a URI or an ObjectStoragePath, got {destination!r}.")
+    :raises ValueError: naming ``argument``: a path no file system can hold (NUL or control characters,
+        a part over 255 bytes), or a scheme that is not object storage (``http://``).
+    """
+    from airflow_provider_xtreme1.transfer import resolve_location
+
+    if isinstance(destination, str) and not destination.strip():
+        raise ValueError(f"{argument} must not be empty.")
+    return resolve_location(destination.strip() if isinstance(destination, str) else destination, argument)
 
 
 def is_folder(destination: Any, resolved: Any) -> bool:
@@ -130,9 +126,13 @@ def _add_outlet(kwargs: dict[str, Any], destination: Any) -> None:
 
 
 def safe_file_name(name: str, fallback: str) -> str:
-    """The last part of a server-given file name, reduced to characters safe in any store."""
+    """The last part of a server-given file name, reduced to characters safe in any store and to at
+    most 255 bytes (the suffix kept)."""
     base = PurePosixPath(str(name or "").replace("\\", "/")).name
     base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    if len(base) > _NAME_MAX:
+        suffix = PurePosixPath(base).suffix[:16]
+        base = base[: _NAME_MAX - len(suffix)] + suffix
     return base or fallback
 
 
@@ -218,11 +218,19 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
     :param create_start_time: only data created at or after this time (ISO-8601 string or datetime).
         (templated)
     :param create_end_time: only data created at or before this time. (templated)
-    :param overwrite: replace an existing destination (and unpacked files); default: fail before
-        starting the export.
-    :param unpack_to: also extract the archive into this local folder (entries that could escape it are
-        refused). (templated)
-    :param verify: check TLS certificates of the storage endpoint (or a CA-bundle path).
+    :param overwrite: replace an existing destination and an existing ``unpack_to/<top folder>``;
+        default: fail before starting the export. Nothing else in ``unpack_to`` is ever touched.
+    :param unpack_to: also extract the archive into this local folder, as ``unpack_to/<top folder>``.
+        The archive is checked first: every entry must lie in its one top folder; links, ``..``,
+        absolute or colliding names and zip bombs (see the ``max_unpacked_*`` caps) are refused; the
+        free disk space must hold it. It is extracted into a hidden temporary folder beside the target
+        and moved into place only when complete. (templated)
+    :param max_unpacked_bytes: most uncompressed bytes ``unpack_to`` accepts (default 64 GiB).
+    :param max_unpacked_entries: most archive entries ``unpack_to`` accepts (default 1,000,000).
+    :param max_compression_ratio: highest compression ratio of an entry of 1 MiB or more, and of the
+        whole archive, that ``unpack_to`` accepts (default 200:1; export JSON deflates about 5-20:1).
+    :param verify: check TLS certificates of the storage endpoint: ``True``, ``False`` or a CA-bundle
+        path (default: the connection's ``verify`` / ``ca_bundle``).
     :param max_retries: retries of the download after transient failures (each restarts from byte 0).
     :param progress_interval: seconds between download progress lines in the log.
     :return: ``{serial, file_name, uri, bytes, unpacked_to, dataset_id}`` (only ``serial`` is set when
@@ -262,7 +270,10 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         create_end_time: str | datetime | None = None,
         overwrite: bool = False,
         unpack_to: str | os.PathLike[str] | None = None,
-        verify: bool | str = True,
+        max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
+        max_unpacked_entries: int = DEFAULT_MAX_ENTRIES,
+        max_compression_ratio: float = DEFAULT_MAX_RATIO,
+        verify: bool | str | None = None,
         max_retries: int = 3,
         progress_interval: float = 5.0,
         **kwargs: Any,
@@ -280,6 +291,16 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         self.create_end_time = create_end_time
         self.overwrite = overwrite
         self.unpack_to = unpack_to
+        for name, value in (
+            ("max_unpacked_bytes", max_unpacked_bytes),
+            ("max_unpacked_entries", max_unpacked_entries),
+            ("max_compression_ratio", max_compression_ratio),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}.")
+        self.max_unpacked_bytes = max_unpacked_bytes
+        self.max_unpacked_entries = max_unpacked_entries
+        self.max_compression_ratio = max_compression_ratio
         self.verify = verify
         self.max_retries = max_retries
         self.progress_interval = progress_interval
@@ -307,7 +328,7 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
     def _unpack_dir(self) -> Path | None:
         if self.unpack_to in (None, ""):
             return None
-        folder = resolve_destination(self.unpack_to)
+        folder = resolve_destination(self.unpack_to, "unpack_to")
         if not isinstance(folder, Path):
             raise ValueError(f"unpack_to must be a local folder, got {self.unpack_to!r}.")
         return folder
@@ -328,6 +349,7 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         data_format = check_data_format(self.data_format)
         run_ids = id_list(self.select_model_run_ids, "select_model_run_ids")
         filters = self.export_filters()
+        storage_verify(self.verify, self.hook)  # a missing CA bundle fails now, not after the export
         self._unpack_dir()
         target = self._target(None)
         if target is not None and not self.overwrite:
@@ -348,8 +370,13 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
             )
         self._warn_unfinished_runs(dataset_id, run_ids)
         self.push_dataset_link(context, dataset_id)
-        serial = self.hook.start_export(
-            dataset_id, select_model_run_ids=run_ids, data_format=data_format, **filters
+        serial = self.start_once(
+            context,
+            lambda: self.hook.start_export(
+                dataset_id, select_model_run_ids=run_ids, data_format=data_format, **filters
+            ),
+            what=f"An export of Xtreme1 dataset {dataset_id} ({data_format}, sources {run_ids})",
+            check="Xtreme1 lists no exports to check; one that did start only costs the server one archive.",
         )
         self.log.info(
             "Xtreme1 export started: serial number %s, dataset %s, sources %s, format %s.",
@@ -404,7 +431,7 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         result.update(file_name=file_name, uri=location_of(target), bytes=downloaded.bytes)
         self._written = result["uri"]
         if unpack_dir is not None:
-            files = self._unpack(target, unpack_dir)
+            files = self._unpack(target, unpack_dir, top)
             result["unpacked_to"] = str((unpack_dir / top).absolute())
             self.log.info("Unpacked %d files into %s.", len(files), unpack_dir)
         return result
@@ -417,7 +444,7 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
                 link,
                 target,
                 overwrite=self.overwrite,
-                verify=self.verify,
+                verify=storage_verify(self.verify, self.hook),
                 max_retries=self.max_retries,
                 progress_interval=self.progress_interval,
                 logger=self.log,
@@ -444,16 +471,27 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         protect_url(url)
         return url
 
-    def _unpack(self, target: Any, folder: Path) -> list[Path]:
-        from airflow_provider_xtreme1.packing import safe_extract
+    def _unpack(self, target: Any, folder: Path, top: str) -> list[Path]:
+        from airflow_provider_xtreme1.extract import safe_extract
+
+        def extract(archive: Path) -> list[Path]:
+            return safe_extract(
+                archive,
+                folder,
+                top=top,
+                overwrite=self.overwrite,
+                max_bytes=int(self.max_unpacked_bytes),
+                max_entries=int(self.max_unpacked_entries),
+                max_ratio=float(self.max_compression_ratio),
+            )
 
         if isinstance(target, Path):
-            return safe_extract(target, folder)
+            return extract(target)
         with tempfile.TemporaryDirectory(prefix="xtreme1-export-") as scratch:
             local = Path(scratch) / "export.zip"
             with target.open("rb") as src, open(local, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
-            return safe_extract(local, folder)
+            return extract(local)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the Xtreme1 dataset in, the written archive out."""

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1UrlExpiredError
 from airflow_provider_xtreme1.layout import SAFE_NAME_RE, normalize_dataset_type
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
-from airflow_provider_xtreme1.operators._arguments import as_id
+from airflow_provider_xtreme1.operators._arguments import as_id, storage_verify
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
 from airflow_provider_xtreme1.statuses import JobKind
 
@@ -63,13 +63,19 @@ def resolve_source(source: Any, dataset_type: str | None) -> Any:
     """Turn what the user gave into something the transfer module can send, checking it first.
 
     A local folder is validated and planned as a stored zip of exact length (streamed, no temp file);
-    a local archive is checked (a real, complete zip or tar, no entries escaping its folder); a URI
-    such as ``s3://bucket/set.zip`` or an ``ObjectStoragePath`` is streamed from object storage.
+    a local archive is checked (a real, complete zip or tar, no entries escaping its folder) — a
+    ``file://`` URI is a local path like any other; a URI such as ``s3://bucket/set.zip`` or an
+    ``ObjectStoragePath`` is streamed from object storage; other schemes (``http://``) are refused.
     """
     from airflow_provider_xtreme1.packing import check_archive, plan_zip
+    from airflow_provider_xtreme1.transfer import resolve_location
 
-    if isinstance(source, (str, os.PathLike)) and "://" not in str(source):
-        path = Path(source)
+    local_or_stored = isinstance(source, (str, os.PathLike)) or hasattr(source, "open")
+    if hasattr(source, "iter_bytes") or not local_or_stored:
+        return source  # a planned zip or an UploadSource
+    where = resolve_location(source, "source")  # file:// is local; http(s):// is refused here
+    if isinstance(where, Path):
+        path = where
         if path.is_dir():
             if dataset_type is None:
                 raise Xtreme1ConfigError(
@@ -78,11 +84,7 @@ def resolve_source(source: Any, dataset_type: str | None) -> Any:
             return plan_zip(path, dataset_type)
         check_archive(path, dataset_type).raise_for_errors()
         return path
-    if isinstance(source, str):
-        from airflow.sdk import ObjectStoragePath
-
-        return ObjectStoragePath(source)
-    return source
+    return where
 
 
 def source_name(source: Any) -> str:
@@ -135,14 +137,15 @@ def put_archive(
 class _UploadOptions:
     """The transfer settings shared by the operators that PUT archives (set in their constructors)."""
 
-    verify: bool | str
+    verify: bool | str | None
     max_retries: int
     progress_interval: float
     checksum: bool
+    hook: Xtreme1Hook
 
     def upload_options(self) -> dict[str, Any]:
         return {
-            "verify": self.verify,
+            "verify": storage_verify(self.verify, self.hook),
             "max_retries": self.max_retries,
             "progress_interval": self.progress_interval,
             "checksum": self.checksum,
@@ -192,7 +195,8 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
     :param dataset_type: the dataset type, to check a folder's or archive's layout (looked up from
         ``dataset_id`` when not given).
     :param dataset_id: the dataset, to check the type and to renew an expired URL.
-    :param verify: check TLS certificates of the storage endpoint (or a CA-bundle path).
+    :param verify: check TLS certificates of the storage endpoint: ``True``, ``False`` or a CA-bundle
+        path (default: the connection's ``verify`` / ``ca_bundle``).
     :param max_retries: retries of the whole transfer after transient failures.
     :param progress_interval: seconds between progress lines in the log.
     :param checksum: compute the MD5 of the bytes sent and fail if the store's ETag differs (corruption
@@ -211,7 +215,7 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
         access_url: str | None = None,
         dataset_type: str | None = None,
         dataset_id: int | str | None = None,
-        verify: bool | str = True,
+        verify: bool | str | None = None,
         max_retries: int = 3,
         progress_interval: float = 5.0,
         checksum: bool = True,
@@ -238,7 +242,12 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
                 protect_url(url)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_xtreme1.transfer import resolve_location
+
         dataset_id = None if self.dataset_id is None else as_id(self.dataset_id, "dataset_id")
+        options = self.upload_options()  # a bad verify fails before anything is read or sent
+        if isinstance(self.source, str):  # an http(s) source is refused before any request
+            resolve_location(self.source, "source")
         dataset_type = expected_dataset_type(self.hook if dataset_id else None, dataset_id, self.dataset_type)
         source = resolve_source(self.source, dataset_type)
         if dataset_id is not None:
@@ -250,7 +259,7 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
             access_url=self.access_url,
             dataset_id=dataset_id,
             log=self.log,
-            **self.upload_options(),
+            **options,
         )
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -373,12 +382,26 @@ class Xtreme1ImportDatasetOperator(Xtreme1JobOperator):
                 f"file_url must be an http(s) URL the Xtreme1 server can GET, got {self.file_url!r}."
             )
         self.push_dataset_link(context, dataset_id)
-        serial = self.hook.start_import(dataset_id, self.file_url, **arguments)
+        archive = Path(urlsplit(self.file_url).path).name or "the archive"
+        serial = self.start_once(
+            context,
+            lambda: self.hook.start_import(dataset_id, self.file_url, **arguments),
+            what=f"An import of {archive} into Xtreme1 dataset {dataset_id}",
+            check=f"See whether its data arrived in the dataset ({self.dataset_link}); parsing takes time.",
+        )
         self.log.info("Xtreme1 import started: serial number %s, dataset %s.", serial, dataset_id)
         return [serial]
 
     def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
         record = (event or {}).get("records", [{}])[0] if event and event.get("records") else {}
+        if event is not None:
+            self.log.info(
+                "Xtreme1 import %s: imported %s of %s items (%d warnings).",
+                ids[0],
+                record.get("parsedDataNum") or 0,
+                record.get("totalDataNum") or 0,
+                len(event.get("warnings") or []),
+            )
         return {
             "serial_number": ids[0],
             "dataset_id": as_id(self.dataset_id, "dataset_id"),
@@ -409,7 +432,8 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
     :param source: local folder or archive, object-storage URI or ``ObjectStoragePath``.
     :param file_name: the archive's name on the server (default: from the source's name).
     :param dataset_type: checked against the dataset's own type when given.
-    :param verify: check TLS certificates of the storage endpoint (or a CA-bundle path).
+    :param verify: check TLS certificates of the storage endpoint: ``True``, ``False`` or a CA-bundle
+        path (default: the connection's ``verify`` / ``ca_bundle``).
     :param max_retries: retries of the whole transfer after transient failures.
     :param checksum: compare the MD5 of the bytes sent with the store's ETag (as in
         :class:`Xtreme1PutArchiveOperator`; about 600 MB/s at most when on).
@@ -434,7 +458,7 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         source: Any,
         file_name: str | None = None,
         dataset_type: str | None = None,
-        verify: bool | str = True,
+        verify: bool | str | None = None,
         max_retries: int = 3,
         progress_interval: float = 5.0,
         checksum: bool = True,
@@ -450,9 +474,14 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         self.checksum = checksum
 
     def start_job(self, context: Context) -> list[str]:
+        from airflow_provider_xtreme1.transfer import resolve_location
+
         dataset_id = as_id(self.dataset_id, "dataset_id")
-        dataset_type = expected_dataset_type(self.hook, dataset_id, self.dataset_type)
         self.import_arguments()  # bad options fail before the upload, not after it
+        options = self.upload_options()
+        if isinstance(self.upload_source, str):  # an http(s) source is refused before any request
+            resolve_location(self.upload_source, "source")
+        dataset_type = expected_dataset_type(self.hook, dataset_id, self.dataset_type)
         source = resolve_source(self.upload_source, dataset_type)
         target = request_upload_url(self.hook, dataset_id, self.file_name or source_name(self.upload_source))
         put = put_archive(
@@ -462,7 +491,7 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
             access_url=target["access_url"],
             dataset_id=dataset_id,
             log=self.log,
-            **self.upload_options(),
+            **options,
         )
         self.file_url = put["access_url"]
         return super().start_job(context)

@@ -108,7 +108,7 @@ def test_export_filters_and_zero_match_stays_generating(api):
     rec = api.wait_export(api.data(api.get("/data/export", datasetId=ds, name="scene")))
     assert rec["totalNum"] == 2
     serial = api.data(api.get("/data/export", datasetId=ds, annotationStatus="ANNOTATED"))
-    time.sleep(0.3)
+    api.emu.wait_jobs()  # the job returned: what it left now stays
     assert (
         api.data(api.get("/data/findExportRecordBySerialNumbers", serialNumbers=serial))[0]["status"]
         == "GENERATING"
@@ -207,7 +207,7 @@ def test_model_run_failures_validation_and_never_finishing(emu, api):
     assert _start_run(api, 4242, 2).json()["code"] == "DATASET__NOT_EXIST"
     assert _start_run(api, api.dataset("IMAGE"), 2).json()["code"] == "DATASET_DATA_SCENARIO_NOT_FOUND"
     api.data(_start_run(api, ds, 2, resultFilterParam=None))
-    time.sleep(0.3)
+    api.emu.wait_jobs()  # the job returned: what it left now stays
     latest = api.data(api.get("/modelRun/findModelRunRecordByPage", modelId=2, datasetIds=ds))["list"][0]
     assert latest["status"] == "RUNNING"
     oldest = api.data(

@@ -56,6 +56,24 @@ def test_drop_delay_envelope_empty(emu, api):
     emu.clear_faults()
 
 
+def test_lost_answers_come_after_the_request_was_handled(emu, api):
+    """``drop_answer`` / ``stall_answer``: the dataset is created, only the answer is lost or late."""
+    requests.post(
+        emu.url + "/_emulator/faults",
+        json={"path": "^/api/dataset/create$", "kind": "drop_answer"},
+        timeout=5,
+    ).raise_for_status()
+    with pytest.raises(requests.ConnectionError):
+        api.post("/dataset/create", {"name": "lost-1", "type": "IMAGE"})
+    emu.inject(Fault(path=r"^/api/dataset/create$", kind="stall_answer", delay=0.6))
+    with pytest.raises(requests.ReadTimeout):
+        api.s.post(api.base + "/dataset/create", json={"name": "lost-2", "type": "IMAGE"}, timeout=0.2)
+    names = [d["name"] for d in api.data(api.get("/dataset/findByPage", name="lost-"))["list"]]
+    assert sorted(names) == ["lost-1", "lost-2"]
+    assert [e["status"] for e in emu.request_log[:2]] == [200, 200]
+    assert not emu._faults.active()
+
+
 def test_drop_on_storage_put_stores_nothing(emu, api):
     ds = api.dataset("IMAGE")
     urls = api.data(api.get("/data/generatePresignedUrl", fileName="a.zip", datasetId=ds))
@@ -76,7 +94,7 @@ def test_stall_faults_freeze_jobs(emu, api):
     stuck = api.upload(ds, payload)
     fine = api.upload(ds, make_zip({"image_0/b.png": image_bytes()}))
     assert api.wait_upload(fine)[0]["status"] == "PARSE_COMPLETED"
-    time.sleep(0.3)
+    api.emu.wait_jobs()  # the job returned: what it left now stays
     assert api.upload_record(stuck)["status"] == "DOWNLOAD_COMPLETED"
     frozen = api.data(api.get("/data/export", datasetId=ds))
     done = api.wait_export(api.data(api.get("/data/export", datasetId=ds)))
@@ -87,7 +105,7 @@ def test_stall_faults_freeze_jobs(emu, api):
     )
     emu.inject(Fault(path=r"^/api/data/upload$", kind="stall"))
     again = api.upload(ds, make_zip({"image_0/c.png": image_bytes()}))
-    time.sleep(0.3)
+    api.emu.wait_jobs()  # the job returned: what it left now stays
     assert api.upload_record(again)["status"] == "DOWNLOADING"
 
 

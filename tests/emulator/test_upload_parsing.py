@@ -202,9 +202,7 @@ def test_model_run_import_creates_run_and_unknown_model_sticks(api):
     runs = api.data(api.get(f"/modelRun/findModelRunRecordByDatasetId/{ds}"))
     assert len(runs) == 1 and runs[0]["status"] == "SUCCESS" and runs[0]["runRecordType"] == "RUNS"
     stuck = api.upload(api.dataset("IMAGE"), make_zip(files), resultType="MODEL_RUN", modelId=77)
-    import time
-
-    time.sleep(0.4)
+    api.emu.wait_jobs()  # the job returned: what it left now stays
     assert api.upload_record(stuck)["status"] == "DOWNLOAD_COMPLETED"
 
 

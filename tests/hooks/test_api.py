@@ -54,7 +54,7 @@ def conn(host="http://x1:8190", *, password=TOKEN, schema=None, port=None, **ext
         (conn("x1", schema="https"), "https://x1/api", "https://x1"),
         (conn("x1", schema="HTTPS", port=9443), "https://x1:9443/api", "https://x1:9443"),
         (conn("https://x1", port=9443), "https://x1:9443/api", "https://x1:9443"),
-        (conn("http://x1:8190", port=9999), "http://x1:8190/api", "http://x1:8190"),  # URL port wins
+        (conn("http://x1:8190", port=8190), "http://x1:8190/api", "http://x1:8190"),  # the same port twice
         (
             conn("https://gw.example.com/xtreme1/"),
             "https://gw.example.com/xtreme1/api",
@@ -135,6 +135,7 @@ def test_settings_token(password, token):
         (conn("http://"), "not an http(s) URL"),
         (conn("http://x1:port"), "invalid port"),
         (conn("http://x1:8190/?a=1"), "query or fragment"),
+        (conn("http://x1:8190", port=9999), "holds port 8190 but the port field says 9999"),
         (conn(timeout=0), "timeout must be a positive"),
         (conn(timeout=-3), "timeout must be a positive"),
         (conn(timeout="soon"), "timeout must be a positive"),
@@ -540,12 +541,18 @@ def test_find_dataset_by_name_wants_an_exact_match_across_pages():
     assert nothing is None and len(calls) == 1
 
 
-def test_find_dataset_by_name_matches_as_the_server_collates():
-    # utf8mb4_general_ci: "Café", "CAFE" and "cafe " are one name to the unique key (a create collides).
-    found, calls = drive(
-        _api.find_dataset_by_name("CAFE "), [{"total": 1, "list": [{"id": 7, "name": "Café"}]}]
-    )
-    assert found == {"id": 7, "name": "Café"} and calls[0].params["name"] == "CAFE"
+def test_find_dataset_by_name_compares_like_the_servers_database():
+    """Case, accents and trailing spaces do not count; the LIKE search goes out without trailing spaces
+    (they would count there) and its wildcard matches are not taken for the name."""
+    page = {
+        "total": 3,
+        "list": [{"id": 1, "name": "teamX1-cafe"}, {"id": 2, "name": "team_1-Café"}, {"id": 3, "name": "x"}],
+    }
+    found, calls = drive(_api.find_dataset_by_name("TEAM_1-cafe  "), [page])
+    assert found == {"id": 2, "name": "team_1-Café"}
+    assert calls[0].params["name"] == "TEAM_1-cafe"
+    with pytest.raises(ValueError, match="name must not be empty"):
+        next(_api.find_dataset_by_name("   "))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import logging
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
 import zipfile
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
-from xtreme1_testing import create_classes
+from xtreme1_testing import TEST_TOKEN, create_classes
 
 from airflow_provider_xtreme1 import __version__
 from airflow_provider_xtreme1._responses import RetryPolicy
@@ -111,9 +112,10 @@ def wait_for(x1: Twin, kind: str, ids: list[str], done: set[str], dataset_id: in
     raise AssertionError(f"{kind} {ids} not finished: {records}")
 
 
-def settled_count(emu, path: str, wait: float = 0.6) -> int:
-    """Requests to ``path`` once slow ones ended (the emulator logs a request when it answers)."""
-    time.sleep(wait)
+def settled_count(emu, path: str) -> int:
+    """Requests to ``path`` once the emulator handles none (it logs a request when it answers, so a
+    delayed one shows up late)."""
+    emu.wait_idle()
     return len(requests_to(emu, path))
 
 
@@ -453,7 +455,7 @@ def test_tls_failure_is_reported_not_retried(make_twin, emu, monkeypatch):
     started = time.monotonic()
     with pytest.raises(Xtreme1TransportError) as excinfo:
         x1.get_current_user()
-    assert "TLS handshake failed" in str(excinfo.value) and "verify" in str(excinfo.value)
+    assert "TLS handshake failed" in str(excinfo.value) and "plain HTTP" in str(excinfo.value)
     assert time.monotonic() - started < 1  # not retried with backoff
 
 
@@ -562,6 +564,21 @@ def test_connection_ok(emu):
     assert "emulator@xtreme1.local" in message and emu.url in message
 
 
+def test_port_in_its_own_field(emu, monkeypatch):
+    """The shape the UI's Test button works with: scheme and host in Host, the port in Port."""
+    url = urllib.parse.urlsplit(emu.url)
+    payload = {
+        "conn_type": "xtreme1",
+        "host": f"http://{url.hostname}",
+        "port": url.port,
+        "password": emu.token,
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_X1_PORT_FIELD", json.dumps(payload))
+    ok, message = Xtreme1Hook("x1_port_field").test_connection()
+    assert ok, message
+    assert f"{emu.url}/api" in message
+
+
 @pytest.mark.parametrize(
     ("setup", "fragment"),
     [
@@ -569,7 +586,8 @@ def test_connection_ok(emu):
         ("unreachable", "Cannot reach"),
         ("not_xtreme1", "did not answer like Xtreme1"),
         ("no_token", "no API token"),
-        ("no_connection", "Cannot read connection"),
+        ("no_connection", "Cannot read the connection"),
+        ("ports_disagree", "holds port"),
     ],
 )
 def test_connection_failures(emu, monkeypatch, setup, fragment):
@@ -590,10 +608,16 @@ def test_connection_failures(emu, monkeypatch, setup, fragment):
         )
     elif setup == "no_token":
         add_connection(monkeypatch, conn_id, emu.url, "")
+    elif setup == "ports_disagree":
+        payload = {"conn_type": "xtreme1", "host": emu.url, "port": 1, "password": emu.token}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(payload))
     started = time.monotonic()
     ok, message = Xtreme1Hook(conn_id).test_connection()
     assert ok is False
     assert fragment in message, message
+    if setup != "no_connection":
+        # The UI tests a copy of the connection under a random temporary id: messages never name it.
+        assert conn_id not in message
     assert emu.token not in message
     assert time.monotonic() - started < 5
     assert len(emu.request_log) <= 1  # no retries
@@ -623,3 +647,40 @@ def test_registration():
 def test_model_run_data_count_of_an_unknown_dataset_is_zero(x1, emu):
     # ModelController.findModelRunDataCount is a COUNT over the dataset's rows: no dataset, no rows, no error.
     assert x1.count_model_run_data(987654, 1) == 0
+
+
+# ---------------------------------------------------------------------------- hints at the real cause
+
+
+def test_doubled_api_prefix_says_the_host_is_wrong(make_twin, emu, monkeypatch):
+    conn_id = add_connection(monkeypatch, "x1_double_api", emu.url + "/api/api", TEST_TOKEN)
+    with pytest.raises(Xtreme1NotFoundError) as excinfo:
+        make_twin(conn_id).find_datasets()
+    message = str(excinfo.value)
+    assert "HTTP_404" in message and "/api/dataset/findByPage" in message
+    assert "host or its path prefix is probably wrong" in message
+
+
+def test_https_against_plain_http_says_so(make_twin, emu, monkeypatch):
+    conn_id = add_connection(
+        monkeypatch, "x1_https_on_http", emu.url.replace("http://", "https://"), TEST_TOKEN
+    )
+    with pytest.raises(Xtreme1TransportError, match=r"seems to speak plain HTTP.*Use http://"):
+        make_twin(conn_id).get_current_user()
+    twin = make_twin(conn_id)
+    if twin.kind == "sync":
+        ok, message = twin.test_connection()
+        assert not ok and "plain HTTP" in message
+
+
+def test_host_without_scheme_warns_once_that_the_token_travels_in_clear(make_twin, emu, monkeypatch, caplog):
+    from airflow_provider_xtreme1 import _connection
+
+    conn_id = add_connection(monkeypatch, "x1_no_scheme", emu.url.removeprefix("http://"), TEST_TOKEN)
+    monkeypatch.setattr(_connection, "_WARNED_CLEAR_TEXT", set())
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_xtreme1._connection"):
+        assert make_twin(conn_id).get_current_user()["id"]
+        make_twin(conn_id).get_current_user()
+    warnings = [r.getMessage() for r in caplog.records if "clear text" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert f"Write https://{emu.url.removeprefix('http://')}" in warnings[0]

@@ -120,8 +120,11 @@ def test_coco_on_a_lidar_dataset_fails_before_starting(emu, lidar_dataset, tmp_p
 
 
 def test_filters_matching_no_data_fail_before_starting(emu, lidar_dataset, tmp_path):
-    # The server would accept this export and leave it GENERATING forever.
-    op = export_operator(lidar_dataset["id"], tmp_path / "gt.zip", split_type="TEST")
+    # The server would accept this export and leave it GENERATING forever: should the guard break, the
+    # task fails within a second on its own timeout / stall_timeout, not at pytest's.
+    op = export_operator(
+        lidar_dataset["id"], tmp_path / "gt.zip", split_type="TEST", timeout=1.0, stall_timeout=0.5
+    )
     with pytest.raises(Xtreme1ConfigError, match=r"No data .* match the export filters.*GENERATING"):
         run_task(op)
     assert request_paths(emu, "GET", "/data/export") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -121,6 +122,11 @@ def test_deferrable_import_operator(emu, dagbag, tmp_path):
     )
     assert run.state == "success", {t: ti.state for t, ti in tis.items()}
     assert xcom(run, "import_dataset")["status"] == "PARSE_COMPLETED"
+    # the extra link, evaluated when the resumed task ends, still points at the dataset
+    dataset_id = xcom(run, "ensure_dataset")
+    for task_id in ("ensure_dataset", "import_dataset"):
+        link = xcom(run, task_id, key="_link_Xtreme1DatasetLink")
+        assert link == f"{emu.url}/#/datasets/data?id={dataset_id}", task_id
 
 
 def test_retry_reattaches_to_the_started_import(emu, dagbag, tmp_path, capfd):
@@ -178,7 +184,9 @@ def test_bad_layout_fails_in_pack_before_any_upload(emu, dagbag, tmp_path, capfd
     )
     assert tis["pack"].state == "failed"
     assert tis["put_archive"].state == "upstream_failed"
-    assert "lidar_point_cloud_" in failure_log(capfd)
+    log = failure_log(capfd)
+    assert "lidar_point_cloud_" in log
+    assert "XCom not found" not in log, "the dataset link looked for an XCom the failed task never pushed"
     assert not [r for r in emu.storage_log if r["method"] == "PUT"]
     assert sorted(p.name for p in source.rglob("*")) == before, "the user's folder was changed"
 
@@ -214,3 +222,19 @@ def test_a_dataset_name_longer_than_the_column_fails_before_any_request(emu, dag
     assert run.state == "failed" and tis["ensure_dataset"].state == "failed"
     assert "name is 300 characters long" in failure_log(capfd)
     assert not [r for r in emu.request_log if r["path"].startswith("/api/dataset/")]
+
+
+def test_import_wait_logs_items_and_bytes_and_ends_with_a_summary(emu, dagbag, tmp_path, capfd):
+    emu.step_delay = 0.3
+    source = make_sample_dataset(tmp_path / "src", "LIDAR_BASIC", items=3)
+    run, tis = run_dag(
+        dagbag.get_dag("xtreme1_test_upload_one_task"),
+        conf={"source": str(source), "dataset_name": "progress-log", "dataset_type": "LIDAR_BASIC"},
+        upload={"poll_interval": 0.1},
+    )
+    assert run.state == "success", {t: ti.state for t, ti in tis.items()}
+    log = failure_log(capfd)
+    serial = xcom(run, "upload")["serial_number"]
+    assert re.search(rf"import still running: {serial}: \w+, .*\d+(\.\d)? KiB of \d+\.\d KiB downloaded", log)
+    assert re.search(rf"import still running: {serial}: PARSING, \d of 3 items parsed", log)
+    assert f"Xtreme1 import {serial}: imported 3 of 3 items (0 warnings)." in log

@@ -11,6 +11,7 @@ import pytest
 from packing_helpers import tree_hash
 from PIL import Image
 
+from airflow_provider_xtreme1.emulator import archive
 from airflow_provider_xtreme1.layout import RESULT_OBJECT_TYPES
 from airflow_provider_xtreme1.packing import pack_dataset, safe_extract, validate_dataset_folder
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
@@ -133,7 +134,6 @@ def test_cli(tmp_path: Path):
 @pytest.mark.parametrize("dtype", ["IMAGE", "LIDAR_FUSION"])
 def test_packed_sample_matches_emulator_parser(tmp_path: Path, dtype):
     """Cross-check item counts with the emulator's own reading of the server rules (an independent oracle)."""
-    archive = pytest.importorskip("airflow_provider_xtreme1.emulator.archive")
     folder = make_sample_dataset(tmp_path / "ds", dtype, items=3, scenes=2)
     before = tree_hash(folder)
     result = pack_dataset(folder, dtype, tmp_path / "out" / "ds.zip")

@@ -24,10 +24,11 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def wait_settled(emu: Any, path_regex: str, *, expect: int, extra: float, limit: float = 5.0) -> list[dict]:
-    """API and storage requests whose path matches ``path_regex``: waits until ``expect`` of them were
-    logged, then ``extra`` seconds more (to catch any surplus one). The emulator logs a request when it
-    answers, so a delayed answer shows up late."""
+def wait_settled(emu: Any, path_regex: str, *, expect: int, limit: float = 5.0) -> list[dict]:
+    """API and storage requests whose path matches ``path_regex``, once ``expect`` of them were logged and
+    the emulator handles no request any more (it logs a request when it answers, so a delayed answer
+    shows up late; waiting for idleness, not for a fixed time, also catches a surplus one on a slow
+    machine)."""
     pattern = re.compile(path_regex)
 
     def found() -> list[dict]:
@@ -36,7 +37,7 @@ def wait_settled(emu: Any, path_regex: str, *, expect: int, extra: float, limit:
     deadline = time.monotonic() + limit
     while len(found()) < expect and time.monotonic() < deadline:
         time.sleep(0.01)
-    time.sleep(extra)
+    emu.wait_idle(limit)
     return found()
 
 

@@ -218,11 +218,9 @@ def hook():
         h.close()
 
 
-def attempts(emu, call: Call, expect: int, extra: float = 0.04) -> int:
-    """How many requests the emulator answered for ``call`` (waiting for ``expect``, then ``extra`` s)."""
-    return len(
-        [r for r in wait_settled(emu, call.path, expect=expect, extra=extra) if r["method"] == call.method]
-    )
+def attempts(emu, call: Call, expect: int) -> int:
+    """How many requests the emulator answered for ``call`` (waiting for ``expect``, then for idleness)."""
+    return len([r for r in wait_settled(emu, call.path, expect=expect) if r["method"] == call.method])
 
 
 def count_sends(x1: Xtreme1Hook) -> list[int]:
@@ -292,7 +290,7 @@ def test_rate_limit_waits_for_retry_after(emu, ctx, hook, call):
     started = time.monotonic()
     assert call.invoke(hook(), ctx) is not None
     assert time.monotonic() - started >= 0.19  # FAST's own backoff is 0.01 s
-    assert [r["status"] for r in wait_settled(emu, call.path, expect=2, extra=0.02)] == [429, 200]
+    assert [r["status"] for r in wait_settled(emu, call.path, expect=2)] == [429, 200]
 
 
 def test_retry_after_beyond_the_bound_ends_the_retries(emu, ctx, hook):
@@ -465,8 +463,8 @@ def storage_fault(method: str, kind: str, times: int | None) -> Fault:
     return Fault(path=path, method=method, kind="status", status=int(kind), times=times)
 
 
-def storage_requests(emu, method: str, expect: int, extra: float = 0.04) -> list[dict[str, Any]]:
-    return [r for r in wait_settled(emu, r"^/minio/", expect=expect, extra=extra) if r["method"] == method]
+def storage_requests(emu, method: str, expect: int) -> list[dict[str, Any]]:
+    return [r for r in wait_settled(emu, r"^/minio/", expect=expect) if r["method"] == method]
 
 
 @pytest.mark.parametrize("fault", STORAGE_FAULTS)

@@ -10,7 +10,8 @@ import trigger) to the other job kinds and the remaining faults.
 from __future__ import annotations
 
 import asyncio
-import time
+import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from reliability_kit import FAST
 
 from airflow_provider_xtreme1.emulator import Fault
 from airflow_provider_xtreme1.exceptions import (
+    Xtreme1AnswerLostError,
     Xtreme1ApiError,
     Xtreme1JobStalledError,
     Xtreme1TransportError,
@@ -37,6 +39,9 @@ class StateStore(dict):
 
     def set(self, key: str, value: Any, **_: Any) -> None:
         self[key] = value
+
+    def delete(self, key: str) -> None:
+        self.pop(key, None)
 
 
 class TryOf:
@@ -140,7 +145,7 @@ def test_model_run_start_fault(emu, lidar, fault, outcome):
         return
     result = op.execute(context())
     assert result["status"] == "SUCCESS"
-    time.sleep(0.3 if fault.kind == "delay" else 0)  # the late answer is logged when it is sent
+    emu.wait_idle()  # the late answer is logged when it is sent
     posts = requests_to(emu, "POST", "/model/modelRun")
     assert len(posts) == (1 if fault.kind == "delay" else 2)
     assert [p["status"] for p in posts][-1] == 200
@@ -161,6 +166,109 @@ def test_import_and_export_starts_fail_fast(emu, lidar, tmp_path, status):
         fast(export_op(lidar["id"], tmp_path / "x.zip")).execute(context())
     assert len(requests_to(emu, "POST", "/data/upload")) == len(requests_to(emu, "GET", "/data/export")) == 1
     assert not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------------- lost answers, through Airflow
+
+LOST_ANSWERS = [
+    pytest.param("drop_answer", id="dropped"),
+    pytest.param("stall_answer", id="past_read_timeout"),
+]
+
+
+def lost_answer(kind: str, path: str, method: str) -> Fault:
+    """The request is handled in full, then its answer never arrives (dropped, or later than 1 s)."""
+    return Fault(path=path, method=method, kind=kind, delay=2.0)
+
+
+@pytest.mark.parametrize("kind", LOST_ANSWERS)
+def test_lost_import_answer_imports_once_across_retries(emu, dagbag, tmp_path, monkeypatch, capfd, kind):
+    from xtreme1_testing import connection_uri, run_dag
+
+    from airflow_provider_xtreme1.sample_data import make_sample_dataset
+
+    monkeypatch.setenv("AIRFLOW_CONN_XTREME1_DEFAULT", connection_uri(emu.url, timeout=1))
+    source = make_sample_dataset(tmp_path / "src", "LIDAR_BASIC", items=2)
+    before = len(emu._store.uploads)
+    emu.inject(lost_answer(kind, r"^/api/data/upload$", "POST"))
+    run, tis = run_dag(
+        dagbag.get_dag("xtreme1_test_upload_one_task"),
+        conf={"source": str(source), "dataset_name": f"lost-{kind}", "dataset_type": "LIDAR_BASIC"},
+        upload={"retries": 2, "retry_delay": timedelta(0)},
+    )
+    out, err = capfd.readouterr()
+    assert run.state == "failed" and tis["upload"].state == "failed"
+    assert tis["upload"].try_number == 1, "a lost answer must not be retried by Airflow"
+    assert len(emu._store.uploads) == before + 1, "the archive was imported more than once"
+    assert len(requests_to(emu, "POST", "/data/upload")) == 1
+    assert re.search(r"An import of src\.zip into Xtreme1 dataset \d+ may have started", out + err)
+    assert "clear this task" in out + err
+
+
+@pytest.mark.parametrize("kind", LOST_ANSWERS)
+def test_lost_export_answer_exports_once_across_retries(
+    emu, dagbag, lidar, tmp_path, monkeypatch, capfd, kind
+):
+    from xtreme1_testing import connection_uri, run_dag
+
+    monkeypatch.setenv("AIRFLOW_CONN_XTREME1_DEFAULT", connection_uri(emu.url, timeout=1))
+    before = len(emu._store.exports)
+    emu.inject(lost_answer(kind, r"^/api/data/export$", "GET"))
+    run, tis = run_dag(
+        dagbag.get_dag("xtreme1_export"),
+        conf={"dataset_id": lidar["id"], "destination": f"file://{tmp_path}/exports/"},
+        export_ground_truth={"retries": 2, "retry_delay": timedelta(0), "poll_interval": 0.1},
+    )
+    out, err = capfd.readouterr()
+    assert run.state == "failed" and tis["export_ground_truth"].try_number == 1
+    assert len(emu._store.exports) == before + 1, "the export was started more than once"
+    assert len(requests_to(emu, "GET", "/data/export")) == 1
+    assert f"An export of Xtreme1 dataset {lidar['id']}" in out + err
+    assert not (tmp_path / "exports").exists() or not list((tmp_path / "exports").iterdir())
+
+
+def test_try_after_a_worker_died_mid_start_does_not_start_again(emu, lidar):
+    """A try that died between sending the start and storing the serial leaves its marker behind."""
+    store = StateStore()
+    store.set(
+        "xtreme1_import_starting",
+        {"what": "An import of a.zip into Xtreme1 dataset 1", "try": 1, "sent_at": "T", "reported": False},
+    )
+    op = fast(
+        Xtreme1ImportDatasetOperator(
+            task_id="import", dataset_id=lidar["id"], file_url="http://minio:9000/xtreme1/none/a.zip"
+        )
+    )
+    with pytest.raises(Xtreme1AnswerLostError, match=r"a\.zip .* may have started.*try 1 sent the request"):
+        op.execute(context(try_number=2, store=store))
+    assert not requests_to(emu, "POST", "/data/upload")
+    assert store["xtreme1_import_starting"]["reported"] is True
+
+
+def test_task_cleared_after_a_lost_answer_starts_anew(emu, lidar, uploaded, capfd):
+    """After the failure was reported, a new try is the user's decision: it imports (once)."""
+    store = StateStore()
+    emu.inject(Fault(path=r"^/api/data/upload$", kind="drop_answer"))
+    op = fast(Xtreme1ImportDatasetOperator(task_id="import", dataset_id=lidar["id"], file_url=uploaded))
+    op.poll_interval = 0.05
+    with pytest.raises(Xtreme1AnswerLostError):
+        op.execute(context(store=store))
+    op = fast(Xtreme1ImportDatasetOperator(task_id="import", dataset_id=lidar["id"], file_url=uploaded))
+    op.poll_interval = 0.05
+    result = op.execute(context(try_number=2, store=store))
+    assert result["status"] == "PARSE_COMPLETED"
+    assert len(requests_to(emu, "POST", "/data/upload")) == 2
+    assert "xtreme1_import_starting" not in store
+    assert "could not tell whether its import started" in "".join(capfd.readouterr())
+
+
+def test_refused_start_leaves_no_marker(emu, lidar, uploaded):
+    store = StateStore()
+    emu.inject(Fault(path=r"^/api/data/upload$", kind="envelope", status=500, times=1))
+    op = fast(Xtreme1ImportDatasetOperator(task_id="import", dataset_id=lidar["id"], file_url=uploaded))
+    with pytest.raises(Xtreme1ApiError):
+        op.execute(context(store=store))
+    assert "xtreme1_import_starting" not in store
 
 
 # ---------------------------------------------------------------------------------- refused storage URLs
@@ -243,6 +351,21 @@ def uploaded(emu, lidar, tmp_path) -> str:
     return target["accessUrl"]
 
 
+def run_until_stalled(op: Any, ctx: dict[str, Any], deferrable: bool, message: str) -> None:
+    """The task stalls: a sync task while waiting; a deferrable one defers first (asserted on its own,
+    so a task that stalls without deferring fails) and the stall comes from its trigger's event."""
+    if not deferrable:
+        with pytest.raises(Xtreme1JobStalledError, match=message):
+            op.execute(ctx)
+        return
+    from airflow.sdk.exceptions import TaskDeferred
+
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(ctx)
+    with pytest.raises(Xtreme1JobStalledError, match=message):
+        resume(op, ctx, deferred.value)
+
+
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferrable"])
 @pytest.mark.parametrize("stall_at", ["UNSTARTED", "DOWNLOAD_COMPLETED"])
 def test_stalled_import(emu, lidar, uploaded, fast_retries, stall_at, deferrable):
@@ -257,15 +380,7 @@ def test_stalled_import(emu, lidar, uploaded, fast_retries, stall_at, deferrable
         deferrable=deferrable,
     )
     ctx = context()
-    with pytest.raises(Xtreme1JobStalledError, match=rf"stalled at {stall_at}: no progress"):
-        if deferrable:
-            from airflow.sdk.exceptions import TaskDeferred
-
-            with pytest.raises(TaskDeferred) as deferred:
-                op.execute(ctx)
-            resume(op, ctx, deferred.value)
-        else:
-            op.execute(ctx)
+    run_until_stalled(op, ctx, deferrable, rf"stalled at {stall_at}: no progress")
     assert ctx["ti"].xcom["serial_numbers"], "the serial was pushed before waiting"
 
 
@@ -274,15 +389,7 @@ def test_stalled_export(emu, lidar, tmp_path, fast_retries, deferrable):
     emu.inject(Fault(path=r"^/api/data/export$", kind="stall"))
     op = export_op(lidar["id"], tmp_path / "gt.zip", stall_timeout=0.4, deferrable=deferrable)
     ctx = context()
-    with pytest.raises(Xtreme1JobStalledError, match=r"export \d+ stalled at GENERATING"):
-        if deferrable:
-            from airflow.sdk.exceptions import TaskDeferred
-
-            with pytest.raises(TaskDeferred) as deferred:
-                op.execute(ctx)
-            resume(op, ctx, deferred.value)
-        else:
-            op.execute(ctx)
+    run_until_stalled(op, ctx, deferrable, r"export \d+ stalled at GENERATING")
     assert not list(tmp_path.iterdir())
 
 

@@ -11,11 +11,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import requests
 
-from airflow_provider_xtreme1 import transfer
-from airflow_provider_xtreme1.exceptions import Xtreme1UrlExpiredError
-
-pytest.importorskip("airflow_provider_xtreme1.emulator")
+from airflow_provider_xtreme1 import packing, transfer
 from airflow_provider_xtreme1.emulator import Fault
+from airflow_provider_xtreme1.exceptions import Xtreme1UrlExpiredError
 
 TOKEN = "transfer-test-token-5b7e"
 MiB = 1024 * 1024
@@ -73,7 +71,6 @@ def test_dropped_put_is_retried_to_an_identical_object(emu, tmp_path):
 
 
 def test_planned_zip_to_emulator(emu, tmp_path, write_jpegs):
-    packing = pytest.importorskip("airflow_provider_xtreme1.packing")
     folder = tmp_path / "cats"
     write_jpegs(folder / "image_0", 3)
     plan = packing.plan_zip(folder, "IMAGE")

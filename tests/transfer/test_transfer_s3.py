@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from airflow_provider_xtreme1 import transfer
+from airflow_provider_xtreme1 import packing, transfer
 from airflow_provider_xtreme1.exceptions import Xtreme1StorageError, Xtreme1UrlExpiredError
 
 MiB = 1024 * 1024
@@ -74,7 +74,6 @@ def test_upload_of_a_planned_zip_like_object(s3):
 
 
 def test_upload_of_a_real_plan_zip(s3, tmp_path, write_jpegs):
-    packing = pytest.importorskip("airflow_provider_xtreme1.packing")
     import zipfile
 
     folder = tmp_path / "ds"

@@ -190,3 +190,23 @@ def test_events_leave_out_signed_urls():
     )
     event = watch.observe({"7": done}, now=0)
     assert event["records"] == [{"serialNumber": "7", "status": "COMPLETED", "fileName": "a.zip"}]
+
+
+def test_import_status_line_tells_items_and_bytes():
+    watch = JobWatch(JobKind.IMPORT, ["1", "2"])
+    records = {
+        "1": record(
+            JobKind.IMPORT,
+            "PARSING",
+            totalDataNum=10,
+            parsedDataNum=3,
+            totalFileSize=40 << 20,
+            downloadedFileSize=40 << 20,
+        ),
+        "2": record(JobKind.IMPORT, "DOWNLOADING", totalFileSize=2048, downloadedFileSize=1000),
+    }
+    assert watch.observe(records, now=1) is None
+    assert watch.status_line == (
+        "1: PARSING, 3 of 10 items parsed, 40.0 MiB of 40.0 MiB downloaded; "
+        "2: DOWNLOADING, 1000 B of 2.0 KiB downloaded"
+    )
