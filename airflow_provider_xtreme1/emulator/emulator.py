@@ -8,10 +8,11 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from . import (
+    routes_annotation,
     routes_data,
     routes_dataset,
     routes_model,
@@ -20,6 +21,7 @@ from . import (
     routes_ontology_io,
     routes_user,
 )
+from .annotators import AnnotatorSimulation
 from .api import Router
 from .faults import Fault, FaultBook
 from .jobs import JobAborted, WorkerPool
@@ -31,7 +33,7 @@ SEVEN_DAYS = 7 * 24 * 3600
 MODEL_FAILURE_MODES = (None, "partial", "all")
 
 
-class Xtreme1Emulator:
+class Xtreme1Emulator(AnnotatorSimulation):
     """An in-process fake of an Xtreme1 deployment (nginx ``/api`` + backend + MinIO ``/minio``).
 
     :param token: the API token accepted as ``Authorization: Bearer <token>`` or ``?token=``.
@@ -81,6 +83,7 @@ class Xtreme1Emulator:
             routes_dataset,
             routes_data,
             routes_model,
+            routes_annotation,
             routes_ontology,
             routes_ontology_io,
             routes_ontology_file,
@@ -233,8 +236,14 @@ class Xtreme1Emulator:
         The server stores ``{"metrics": [...]}`` when a run ends SUCCESS and the evaluation service
         answered; otherwise ``metrics`` stays null. Applies at once to a run that already succeeded.
         """
+        if metrics is not None and not (
+            isinstance(metrics, list) and all(isinstance(m, Mapping) and "name" in m for m in metrics)
+        ):
+            raise ValueError("metrics must be a list of {name, value, description} objects, or None")
         value = None if metrics is None else {"metrics": [dict(m) for m in metrics]}
         with self._store.lock:
+            if run_id not in self._store.runs:
+                raise ValueError(f"no model run with id {run_id}")
             if value is None:
                 self._run_metrics.pop(run_id, None)
             else:
@@ -261,16 +270,6 @@ class Xtreme1Emulator:
                 "createdAt": None,
             }
             return cid
-
-    # ---------------------------------------------------------------------------------- data locks
-
-    def lock(self, data_ids: list[int], user_id: int = 2) -> None:
-        """Mark data items as being annotated by ``user_id`` (a ``data_edit`` row each): ``data/deleteBatch``
-        then answers ``DATASET_DATA_OTHERS_ANNOTATING``. ``user_id=None`` unlocks."""
-        with self._store.lock:
-            for data_id in data_ids:
-                if data_id in self._store.data:
-                    self._store.data[data_id]["locked_by"] = user_id
 
     # ------------------------------------------------------------------------------------- internals
 

@@ -189,7 +189,7 @@ def delete_batch(emu, req: Request) -> None:
         # DataInfoUseCase.deleteBatch: a data_edit row for any id (or a frame of a scene among them)
         # refuses the whole batch.
         if any(
-            d.get("locked_by") is not None and (d["id"] in ids or d["parentId"] in ids)
+            d["id"] in emu._store.data_edits and (d["id"] in ids or d["parentId"] in ids)
             for d in emu._store.data.values()
         ):
             raise ApiError("DATASET_DATA_OTHERS_ANNOTATING", "Select data that others are annotating")

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import annotators
 from .api import ApiError, NotFound, Request, Response, envelope, error_response
 from .faults import AFTER_KINDS, Fault, nginx_page
 from .storage import CHUNK
@@ -334,6 +335,8 @@ class Handler(BaseHTTPRequestHandler):
                 if "presignExpiry" in payload:
                     emu.presign_expiry = int(payload["presignExpiry"])
                 result = {"stepDelay": emu.step_delay, "presignExpiry": emu.presign_expiry}
+            elif (simulated := annotators.admin(emu, path, self.command, payload)) is not None:
+                result = simulated
             else:
                 self.send(Response(404, b'{"error":"unknown admin endpoint"}'))
                 return

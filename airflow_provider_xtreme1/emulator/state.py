@@ -64,6 +64,11 @@ class Store:
             self.classifications: dict[int, dict[str, Any]] = {}
             self.dataset_classifications: dict[int, dict[str, Any]] = {}
             self.class_links: dict[int, tuple[int, int]] = {}
+            # Annotation: user nicknames, data_annotation_record (one per dataset and user) and
+            # data_edit (one per locked data id, uk_data_id) rows (deploy/mysql V1__Create_tables.sql).
+            self.users: dict[int, str] = {USER_ID: "emulator"}
+            self.lock_records: dict[int, dict[str, Any]] = {}
+            self.data_edits: dict[int, dict[str, Any]] = {}
             self._counters = {
                 name: itertools.count(1)
                 for name in ("dataset", "data", "upload", "export", "run", "token", "file")
@@ -72,6 +77,9 @@ class Store:
             self._counters["model"] = itertools.count(3)
             for table in ("ontology", "oclass", "classification", "dsclassification"):
                 self._counters[table] = itertools.count(1)
+            self._counters["user"] = itertools.count(USER_ID + 1)
+            self._counters["lock"] = itertools.count(1)
+            self._counters["edit"] = itertools.count(1)
 
     def next_id(self, table: str) -> int:
         with self.lock:

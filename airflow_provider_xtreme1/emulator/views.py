@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 from typing import TYPE_CHECKING, Any
 
+from .annotation import locked_by
 from .state import iso
 
 if TYPE_CHECKING:
@@ -142,8 +143,9 @@ def content_tree(emu: Xtreme1Emulator, item: dict[str, Any], host: str, scheme: 
 def data_dto(
     emu: Xtreme1Emulator, item: dict[str, Any], host: str, scheme: str = "http", *, dataset_name: bool = False
 ) -> dict[str, Any]:
-    """A ``DataInfoDTO``; ``datasetName`` is filled only where the use case sets it (data/findByPage,
-    usecase/DataInfoUseCase.java), ``null`` from info/listByIds and dataset samples."""
+    """A ``DataInfoDTO``; ``datasetName`` and ``lockedBy`` (nickname of the lock holder) are filled only
+    where the use case sets them (data/findByPage, usecase/DataInfoUseCase.java), ``null`` from
+    info/listByIds and dataset samples."""
     ds = emu._store.datasets.get(item["datasetId"]) if dataset_name else None
     first = None
     if item["type"] == "SCENE":
@@ -161,7 +163,7 @@ def data_dto(
         "status": item["status"],
         "annotationStatus": item["annotationStatus"],
         "splitType": item["splitType"],
-        "lockedBy": None,
+        "lockedBy": locked_by(emu._store, item["id"]) if dataset_name else None,
         "firstDataId": first,
         "createdAt": iso(item["created"]),
         "updatedAt": iso(item["updated"]),

@@ -511,7 +511,7 @@ def world(tmp_path_factory) -> dict[str, Any]:
         light = api.data(api.get(f"/datasetClassification/findAll/{street}"))[0]["id"]
         api.import_ok(street, make_zip({"image_0/a.png": image_bytes()}))
         data = api.root_items(street)[0]["id"]
-        emu.lock([data], user_id=5)
+        emu.lock([data], user="u5")
         other = api.dataset("IMAGE", "Other")
         ids = {"onto": onto, "rail": rail, "car": classes["Car"], "weather": weather}
         ids.update(street=street, light=light, data=data, onto_ds=other)

@@ -264,7 +264,7 @@ def test_delete_batch_locks_and_deleted_dataset(emu, api):
         ),
     )
     items = {d["name"]: d["id"] for d in api.root_items(ds)}
-    emu.lock([items["a"]], user_id=7)
+    emu.lock([items["a"]], user="u7")
     locked = api.post("/data/deleteBatch", {"datasetId": ds, "ids": [items["a"], items["b"]]}).json()
     assert (locked["code"], locked["message"]) == (
         "DATASET_DATA_OTHERS_ANNOTATING",
@@ -275,7 +275,7 @@ def test_delete_batch_locks_and_deleted_dataset(emu, api):
     assert sorted(api.names(ds)) == ["a", "c"]
     gone = api.post("/data/deleteBatch", {"datasetId": ds, "ids": [items["b"]]}).json()
     assert (gone["code"], gone["message"]) == ("DATA_NOT_FOUND", "Data not found")
-    emu.lock([items["a"]], user_id=None)
+    emu.unlock(user="u7")
     assert api.data(api.post("/data/deleteBatch", {"datasetId": ds, "ids": [items["a"]]})) is None
 
     assert api.data(api.post(f"/dataset/delete/{ds}")) is None
