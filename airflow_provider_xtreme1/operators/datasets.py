@@ -9,7 +9,7 @@ from airflow_provider_xtreme1._api import check_dataset_name
 from airflow_provider_xtreme1.collation import same_name
 from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1ApiError, Xtreme1ConfigError
 from airflow_provider_xtreme1.layout import normalize_dataset_type
-from airflow_provider_xtreme1.operators._arguments import as_bool
+from airflow_provider_xtreme1.operators._arguments import as_bool, as_id
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
 
 if TYPE_CHECKING:
@@ -126,10 +126,21 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
         such as ``lidar_point_cloud/``, stray files, camera images without a point cloud); they are then
         logged and returned in ``warnings``. By default each of them is an error naming the folder and
         the name it should have, and nothing is written.
+    :param dataset_id: the dataset the archive is for; needed by ``bind_classes``.
+    :param bind_classes: give each object of the ``result/`` files that names its class by ``className``
+        the ``classId`` of the dataset's class of that name (after an ontology sync), and fail before
+        writing on any ``classId`` or name that is not a class of the dataset, naming files and objects
+        (:mod:`~airflow_provider_xtreme1.class_binding`). The source folder is not changed.
     :return: ``{path, items, scenes, files, bytes, warnings}``.
     """
 
-    template_fields: Sequence[str] = ("source_folder", "dataset_type", "output_path", "allow_unread_files")
+    template_fields: Sequence[str] = (
+        "source_folder",
+        "dataset_type",
+        "output_path",
+        "allow_unread_files",
+        "dataset_id",
+    )
 
     def __init__(
         self,
@@ -140,9 +151,15 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
         overwrite: bool = False,
         with_results: bool = False,
         allow_unread_files: bool | str = False,
+        dataset_id: int | str | None = None,
+        bind_classes: bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        if bind_classes and dataset_id is None:
+            raise ValueError("bind_classes=True needs dataset_id (the dataset whose classes to bind to)")
+        self.dataset_id = dataset_id
+        self.bind_classes = bind_classes
         self.allow_unread_files = allow_unread_files
         self.source_folder = source_folder
         self.dataset_type = dataset_type
@@ -151,16 +168,25 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
         self.with_results = with_results
 
     def execute(self, context: Context) -> dict[str, Any]:
+        import tempfile
+
+        from airflow_provider_xtreme1.class_binding import class_binder
         from airflow_provider_xtreme1.packing import pack_dataset
 
-        result = pack_dataset(
-            self.source_folder,
-            normalize_dataset_type(self.dataset_type),
-            self.output_path,
-            overwrite=self.overwrite,
-            with_results=self.with_results,
-            allow_unread_files=as_bool(self.allow_unread_files, "allow_unread_files"),
-        )
+        with tempfile.TemporaryDirectory(prefix="xtreme1-bind-") as workdir:
+            rewrite = None
+            if self.bind_classes:
+                dataset_id = as_id(self.dataset_id, "dataset_id")
+                rewrite = class_binder(self.hook, dataset_id, workdir, self.log)
+            result = pack_dataset(
+                self.source_folder,
+                normalize_dataset_type(self.dataset_type),
+                self.output_path,
+                overwrite=self.overwrite,
+                with_results=self.with_results,
+                allow_unread_files=as_bool(self.allow_unread_files, "allow_unread_files"),
+                rewrite=rewrite,
+            )
         for warning in result.warnings:
             self.log.warning("%s", warning)
         self.log.info(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -533,6 +534,22 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
         )
 
 
+def bind_classes_of(task: Any, source: Any, dataset_id: int) -> Any:
+    """``source``, its result files bound to the dataset's classes when ``task.bind_classes``; the
+    rewritten files live in a temporary folder held by the task (removed with it)."""
+    if not getattr(task, "bind_classes", False):
+        return source
+    from airflow_provider_xtreme1.class_binding import class_binder
+    from airflow_provider_xtreme1.packing import ZipPlan
+
+    if not isinstance(source, ZipPlan):
+        raise Xtreme1ConfigError(
+            "bind_classes needs a dataset folder as source (archives are sent as they are)."
+        )
+    task._bind_dir = tempfile.TemporaryDirectory(prefix="xtreme1-bind-")
+    return class_binder(task.hook, dataset_id, task._bind_dir.name, task.log)(source)
+
+
 class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator):
     """Upload and import in ONE task: (pack) → presigned URL → PUT → import → wait.
 
@@ -554,6 +571,9 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         archive; they are then logged and returned as ``layout_warnings``. By default they fail the task
         before anything is sent. With ``result_type`` set, problems in ``result/`` files are errors too;
         without it the server ignores ``result/``, so ``result/`` files count as not read.
+    :param bind_classes: bind the objects of a folder's ``result/`` files to the dataset's classes by
+        ``className`` and refuse unknown classes before the upload (as
+        :class:`~airflow_provider_xtreme1.operators.datasets.Xtreme1PackDatasetOperator` does).
 
     The import and wait arguments are those of :class:`Xtreme1ImportDatasetOperator` (except
     ``file_url`` and ``source``, which this task fills in itself). The import is reconciled with a
@@ -585,9 +605,11 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         progress_interval: float = 5.0,
         checksum: bool = True,
         allow_unread_files: bool | str = False,
+        bind_classes: bool = False,
         **kwargs: Any,
     ):
         super().__init__(dataset_id=dataset_id, file_url="", source="LOCAL", verify=verify, **kwargs)
+        self.bind_classes = bind_classes
         self.allow_unread_files = allow_unread_files
         self.upload_source = source
         self.file_name = file_name
@@ -623,6 +645,7 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
             allow_unread_files=as_bool(self.allow_unread_files, "allow_unread_files"),
         )
         log_layout_warnings(self.log, warnings)
+        source = bind_classes_of(self, source, dataset_id)
         context["ti"].xcom_push(key=LAYOUT_WARNINGS_KEY, value=warnings)
         target = request_upload_url(self.hook, dataset_id, self.file_name or source_name(self.upload_source))
         put = put_archive(
