@@ -84,6 +84,17 @@ def iter_data(
         page_no += 1
 
 
+def is_locked(hook: Xtreme1Hook, dataset_id: int, item: dict[str, Any]) -> bool:
+    """Someone holds ``item`` in the editor; a scene is held while any of its frames is (the editor
+    locks frames, and ``deleteBatch`` refuses a scene with a locked frame)."""
+    if item.get("lockedBy"):
+        return True
+    if item.get("type") != "SCENE":
+        return False
+    frames = iter_data(hook, dataset_id, {"parent_id": item["id"]}, 100)
+    return any(frame.get("lockedBy") for _, frame in frames)
+
+
 class _DataFilterArguments:
     template_fields: Sequence[str] = (
         "dataset_id",
@@ -278,15 +289,16 @@ class Xtreme1DeleteDataOperator(_DataFilterArguments, Xtreme1BaseOperator):
             self.log.warning(
                 "Data ids %s are not items of Xtreme1 dataset %s (or do not match).", missing, dataset_id
             )
-        locked = [int(i["id"]) for i in items if i.get("lockedBy")]
-        free = [int(i["id"]) for i in items if not i.get("lockedBy")]
+        held = {int(i["id"]) for i in items if is_locked(self.hook, dataset_id, i)}
+        locked = sorted(held)
+        free = [int(i["id"]) for i in items if int(i["id"]) not in held]
         for item in items:
-            if item.get("lockedBy"):
+            if int(item["id"]) in held:
                 self.log.warning(
                     "Not deleting %s (id %s): %s is annotating it.",
                     item["name"],
                     item["id"],
-                    item["lockedBy"],
+                    item["lockedBy"] or "someone",
                 )
         result: dict[str, Any] = {"dry_run": not confirmed, "matched": len(items), "locked": locked}
         if not confirmed:
@@ -374,7 +386,7 @@ class Xtreme1DeleteDatasetOperator(Xtreme1BaseOperator):
         confirmed = as_bool(self.confirm_delete, "confirm_delete")
         dataset = self.hook.get_dataset(dataset_id)
         items = [item for _, item in iter_data(self.hook, dataset_id, {}, 100)]
-        locked = [int(i["id"]) for i in items if i.get("lockedBy")]
+        locked = [int(i["id"]) for i in items if is_locked(self.hook, dataset_id, i)]
         result = {
             "dry_run": not confirmed,
             "dataset_id": dataset_id,
