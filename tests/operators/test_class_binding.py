@@ -156,3 +156,31 @@ def test_bind_classes_needs_a_dataset(tmp_path):
             output_path="x.zip",
             bind_classes=True,
         )
+
+
+def test_sync_bind_upload_and_list_through_dag_test(emu, dagbag, tmp_path):
+    """Twice through dag.test(): the second sync writes nothing, the upload's objects are all bound."""
+    from xtreme1_testing import run_dag, xcom
+
+    path = tmp_path / "ontology.yaml"
+    path.write_text(
+        "classes:\n  - {name: Car, color: '#ff0000', toolType: BOUNDING_BOX}\n"
+        "  - {name: person, color: '#00ff00', toolType: BOUNDING_BOX}\n"
+    )
+    conf = {"dataset_name": f"dag-{uuid.uuid4().hex[:6]}", "ontology_file": str(path)}
+    dag = dagbag.get_dag("xtreme1_test_ontology")
+    for turn in range(2):
+        source = make_sample_dataset(tmp_path / f"set{turn}", "IMAGE", items=2, seed=turn)
+        emu.reset()
+        run, tis = run_dag(dag, conf={**conf, "source": str(source)})
+        assert run.state == "success", {t: ti.state for t, ti in tis.items()}
+        synced = xcom(run, "sync_ontology")
+        writes = [r["path"] for r in emu.request_log if r["method"] == "POST" and "/dataset" in r["path"]]
+        if turn == 0:
+            assert synced["created"] == 2
+        else:
+            assert synced["plan"] == [] and writes == []  # no class or classification request
+        assert xcom(run, "upload")["reconciliation"]["ok"]
+        assert xcom(run, "list_data")["count"] == 2  # the second upload's items are duplicates, skipped
+    stored = stored_objects(synced["dataset_id"])
+    assert stored and {o.get("classId") for o in stored} <= set(synced["classes"].values())
