@@ -7,7 +7,8 @@ The file has the shape of Xtreme1's own "Export as JSON" (``/ontology/exportAsJs
      "classifications": [{"name": "Weather", "isRequired": true, "inputType": "RADIO",
                           "attribute": {"name": ..., "options": [...]}}]}
 
-Row ids and the ``id`` inside attributes and options are ignored (as the server's import ignores them).
+Row ids are ignored. The ``id`` inside attributes and options is ignored when comparing, and attributes
+that did not change are sent back as the server holds them, ids included (annotations refer to them).
 Everything the server would drop or merge silently is an error here, before any request: a row without
 a name, a name over 256 characters, an unknown ``toolType`` or ``inputType``, two names that are the same
 to Xtreme1's database (case and accents ignored, :mod:`~airflow_provider_xtreme1.collation`), and a
@@ -179,8 +180,8 @@ def _class(i: int, row: Any, problems: list[str], warnings: list[str]) -> Ontolo
         "name": name,
         "color": color,
         "toolType": tool,
-        "toolTypeOptions": _strip_ids(row.get("toolTypeOptions")),
-        "attributes": _strip_ids(row.get("attributes")),
+        "toolTypeOptions": row.get("toolTypeOptions"),
+        "attributes": row.get("attributes"),
     }
     return OntologyClass(name=str(name), tool_type=str(tool), fields=fields)
 
@@ -217,7 +218,7 @@ def _classification(
         "name": name,
         "inputType": input_type,
         "isRequired": required,
-        "attribute": _strip_ids(row.get("attribute")),
+        "attribute": row.get("attribute"),
     }
     return OntologyClassification(name=str(name), fields=fields)
 
@@ -363,6 +364,9 @@ def _update_or_nothing(
 ) -> Change:
     changed = _differences(fields, row)
     op = "~" if changed else "."
+    # Objects' classValues refer to attribute and option ids: what did not change is sent as stored.
+    kept = {k: row.get(k) for k in _EMPTY if k in fields and _LABELS[k] not in changed}
+    fields = {**fields, **kept}
     return Change(
         op, kind, name, server_id=int(row["id"]), fields=fields, changed=changed, tool_type=tool_type
     )

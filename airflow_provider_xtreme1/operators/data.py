@@ -8,6 +8,7 @@ scene) is locked, so batches are split around the locked items.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -209,7 +210,7 @@ class Xtreme1QueryDataOperator(_DataFilterArguments, Xtreme1BaseOperator):
         counted = {"count": 0}
 
         def lines() -> Iterator[bytes]:
-            for _, item in [first, *rows] if first else rows:
+            for _, item in itertools.chain([first], rows):
                 counted["count"] += 1
                 yield (json.dumps(item, ensure_ascii=False) + "\n").encode()
 

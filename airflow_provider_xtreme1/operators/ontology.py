@@ -102,7 +102,6 @@ class Xtreme1SyncOntologyOperator(Xtreme1BaseOperator):
                     f"Xtreme1 dataset {dataset_id} did not keep these changes:\n"
                     + "\n".join(c.line for c in left)
                 )
-        classes = self.hook.get_dataset_classes(dataset_id) if todo else None
         return {
             "dataset_id": dataset_id,
             "mode": self.mode,
@@ -111,7 +110,7 @@ class Xtreme1SyncOntologyOperator(Xtreme1BaseOperator):
             "updated": sum(c.op == "~" for c in todo),
             "deleted": sum(c.op == "-" for c in todo),
             "kept": sum(c.op == "=" for c in changes),
-            "classes": {str(c["name"]): int(c["id"]) for c in (classes or self._classes)},
+            "classes": {str(c["name"]): int(c["id"]) for c in self._classes},
         }
 
     def _plan(self, ontology: Ontology, dataset_id: int, allow_delete: bool) -> list[Change]:

@@ -156,3 +156,19 @@ def test_missing_file_and_unknown_mode(emu, dataset, tmp_path):
         run_task(sync(dataset, str(tmp_path / "absent.json")))
     with pytest.raises(ValueError, match="mode must be one of"):
         run_task(sync(dataset, write(tmp_path, ONTOLOGY), mode="plan"))
+
+
+def test_an_update_keeps_the_attribute_ids_annotations_refer_to(emu, dataset, tmp_path):
+    with_ids = [
+        {**ATTRS[0], "id": "a1", "options": [{"id": "o1", "name": "yes"}, {"id": "o2", "name": "no"}]}
+    ]
+    with Xtreme1Hook() as hook:
+        hook.create_dataset_class(
+            dataset, {"name": "Car", "color": "#ff0000", "toolType": "CUBOID", "attributes": with_ids}
+        )
+    exported = {"classes": [{"name": "Car", "color": "#0000ff", "toolType": "CUBOID", "attributes": ATTRS}]}
+    result, _ = run_task(sync(dataset, write(tmp_path, exported)))
+    assert result["plan"] == ["~ Car colour"]  # attributes equal but for their ids
+    with Xtreme1Hook() as hook:
+        (car,) = hook.get_dataset_classes(dataset)
+    assert car["color"] == "#0000ff" and car["attributes"] == with_ids
