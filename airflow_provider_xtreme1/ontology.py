@@ -86,13 +86,15 @@ def load_ontology_file(source: Any) -> Ontology:
 
 def parse_ontology(text: str, name: str = "<ontology>", *, yaml_text: bool = False) -> Ontology:
     """Parse and check the text of an ontology file (see the module's documentation)."""
+    if yaml_text:
+        try:
+            import yaml  # PyYAML: a dependency of apache-airflow-core
+        except ImportError:  # a worker with the Task SDK alone
+            raise Xtreme1ValidationError(
+                f"Ontology file {name} is YAML but PyYAML is not installed; install it or give a .json file"
+            ) from None
     try:
-        if yaml_text:
-            import yaml
-
-            doc = yaml.safe_load(text)
-        else:
-            doc = json.loads(text)
+        doc = yaml.safe_load(text) if yaml_text else json.loads(text)
     except Exception as err:  # json.JSONDecodeError, yaml.YAMLError
         kind = "YAML" if yaml_text else "JSON"
         raise Xtreme1ValidationError(f"Ontology file {name} is not valid {kind}: {err}") from None

@@ -172,3 +172,12 @@ def test_an_update_keeps_the_attribute_ids_annotations_refer_to(emu, dataset, tm
     with Xtreme1Hook() as hook:
         (car,) = hook.get_dataset_classes(dataset)
     assert car["color"] == "#0000ff" and car["attributes"] == with_ids
+
+
+def test_yaml_from_a_uri_and_malformed_yaml(emu, dataset, tmp_path):
+    good = write(tmp_path, "classes:\n  - {name: Car, color: '#ff0000', toolType: CUBOID}\n", "onto.yml")
+    result, _ = run_task(sync(dataset, f"file://{good}"))
+    assert result["plan"] == ["+ Car (CUBOID)"]
+    bad = write(tmp_path, "classes: [ {name: Car\n", "bad.yaml")
+    with pytest.raises(Xtreme1ValidationError, match="is not valid YAML"):
+        run_task(sync(dataset, bad))
