@@ -181,3 +181,18 @@ def test_yaml_from_a_uri_and_malformed_yaml(emu, dataset, tmp_path):
     bad = write(tmp_path, "classes: [ {name: Car\n", "bad.yaml")
     with pytest.raises(Xtreme1ValidationError, match="is not valid YAML"):
         run_task(sync(dataset, bad))
+
+
+def test_a_lost_answer_is_not_sent_twice_and_the_next_try_converges(emu, dataset, tmp_path):
+    from airflow_provider_xtreme1.emulator import Fault
+    from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError
+
+    path = write(tmp_path, ONTOLOGY)
+    emu.inject(Fault(path=r"^/api/datasetClass/create$", kind="drop_answer", times=1))
+    with pytest.raises(Xtreme1AnswerLostError):
+        run_task(sync(dataset, path))
+    assert len([p for p in writes(emu) if p == "/api/datasetClass/create"]) == 1  # not repeated
+    result, _ = run_task(sync(dataset, path))  # the task's retry plans again from what the server holds
+    assert result["plan"] == ["+ Pedestrian (CUBOID)", "+ classification Weather"]
+    with Xtreme1Hook() as hook:
+        assert sorted(c["name"] for c in hook.get_dataset_classes(dataset)) == ["Car", "Pedestrian"]
