@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_xtreme1._api_ontology import DATA_NOT_FOUND, OTHERS_ANNOTATING
 from airflow_provider_xtreme1.exceptions import Xtreme1ApiError, Xtreme1ConfigError
+from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
 from airflow_provider_xtreme1.operators._arguments import as_bool, as_id
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
 from airflow_provider_xtreme1.operators.export import (
@@ -185,6 +186,7 @@ class Xtreme1QueryDataOperator(_DataFilterArguments, Xtreme1BaseOperator):
         self.xcom_limit = xcom_limit
         self.overwrite = overwrite
         self.page_size = page_size
+        self._written: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         dataset_id = as_id(self.dataset_id, "dataset_id")
@@ -215,9 +217,15 @@ class Xtreme1QueryDataOperator(_DataFilterArguments, Xtreme1BaseOperator):
                 yield (json.dumps(item, ensure_ascii=False) + "\n").encode()
 
         write_atomically(target, lines())
-        uri = location_of(target)
+        uri = self._written = location_of(target)
         self.log.info("Wrote %d data item(s) of Xtreme1 dataset %s to %s.", counted["count"], dataset_id, uri)
         return {"count": counted["count"], "uri": uri}
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the Xtreme1 dataset in; the JSON-lines file out when one was written."""
+        return operator_lineage(
+            [xtreme1_dataset(self.hook.settings.base_url, self.dataset_id)], [storage_dataset(self._written)]
+        )
 
 
 class Xtreme1DeleteDataOperator(_DataFilterArguments, Xtreme1BaseOperator):

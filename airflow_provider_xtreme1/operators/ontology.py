@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_xtreme1.exceptions import Xtreme1Error, Xtreme1ValidationError
+from airflow_provider_xtreme1.exceptions import (
+    Xtreme1Error,
+    Xtreme1OntologyDriftError,
+    Xtreme1ValidationError,
+)
+from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
 from airflow_provider_xtreme1.operators._arguments import as_bool, as_id
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
 
@@ -15,10 +20,6 @@ if TYPE_CHECKING:
     from airflow_provider_xtreme1.ontology import Change, Ontology
 
 MODES = ("apply", "check")
-
-
-class Xtreme1OntologyDriftError(Xtreme1Error):
-    """The dataset's classes or classifications differ from the ontology file (``mode="check"``)."""
 
 
 class Xtreme1SyncOntologyOperator(Xtreme1BaseOperator):
@@ -112,6 +113,13 @@ class Xtreme1SyncOntologyOperator(Xtreme1BaseOperator):
             "kept": sum(c.op == "=" for c in changes),
             "classes": {str(c["name"]): int(c["id"]) for c in self._classes},
         }
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the ontology file in, the Xtreme1 dataset out."""
+        return operator_lineage(
+            [storage_dataset(self.ontology_file)],
+            [xtreme1_dataset(self.hook.settings.base_url, self.dataset_id)],
+        )
 
     def _plan(self, ontology: Ontology, dataset_id: int, allow_delete: bool) -> list[Change]:
         from airflow_provider_xtreme1.ontology import plan_changes

@@ -8,9 +8,9 @@ import uuid
 import pytest
 from operator_helpers import run_task
 
-from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
+from airflow_provider_xtreme1.exceptions import Xtreme1OntologyDriftError, Xtreme1ValidationError
 from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
-from airflow_provider_xtreme1.operators.ontology import Xtreme1OntologyDriftError, Xtreme1SyncOntologyOperator
+from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
 
 ATTRS = [
     {"name": "occluded", "type": "RADIO", "required": False, "options": [{"name": "yes"}, {"name": "no"}]}
@@ -176,8 +176,12 @@ def test_an_update_keeps_the_attribute_ids_annotations_refer_to(emu, dataset, tm
 
 def test_yaml_from_a_uri_and_malformed_yaml(emu, dataset, tmp_path):
     good = write(tmp_path, "classes:\n  - {name: Car, color: '#ff0000', toolType: CUBOID}\n", "onto.yml")
-    result, _ = run_task(sync(dataset, f"file://{good}"))
+    op = sync(dataset, f"file://{good}")
+    result, _ = run_task(op)
     assert result["plan"] == ["+ Car (CUBOID)"]
+    lineage = op.get_openlineage_facets_on_complete(None)
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [("file", good)]
+    assert lineage.outputs[0].name.endswith(str(dataset))
     bad = write(tmp_path, "classes: [ {name: Car\n", "bad.yaml")
     with pytest.raises(Xtreme1ValidationError, match="is not valid YAML"):
         run_task(sync(dataset, bad))
