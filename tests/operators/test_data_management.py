@@ -157,3 +157,24 @@ def test_a_batch_refused_for_a_lock_taken_meanwhile_is_split_around_it(emu, data
     assert len(refusals) > 2  # the whole batch, then its halves
     op._delete(dataset["id"], [frames[0]], deleted, locked, gone)
     assert gone == [frames[0]]  # already deleted: counted, not an error
+
+
+def test_the_ontology_example_dag(emu, dagbag, tmp_path):
+    from xtreme1_testing import run_dag, xcom
+
+    from airflow_provider_xtreme1.sample_data import make_sample_dataset
+
+    source = make_sample_dataset(tmp_path / "drive", "LIDAR_FUSION", items=2, cameras=1)
+    ontology = tmp_path / "lidar.yaml"
+    ontology.write_text(
+        "classes:\n  - {name: Car, color: '#ff0000', toolType: CUBOID}\n"
+        "  - {name: Pedestrian, color: '#00ff00', toolType: CUBOID}\n"
+    )
+    name = f"example-{tmp_path.name[-8:]}"
+    conf = {"source_folder": str(source), "dataset_name": name, "ontology_file": str(ontology)}
+    run, tis = run_dag(dagbag.get_dag("xtreme1_ontology"), conf=conf, upload={"poll_interval": 0.2})
+    assert run.state == "success", {t: ti.state for t, ti in tis.items()}
+    assert xcom(run, "sync_ontology")["created"] == 2
+    assert xcom(run, "upload")["reconciliation"]["ok"]
+    assert xcom(run, "list_invalid") == {"count": 0, "items": []}
+    assert xcom(run, "clean_invalid")["dry_run"] is True
