@@ -178,3 +178,16 @@ def test_the_ontology_example_dag(emu, dagbag, tmp_path):
     assert xcom(run, "upload")["reconciliation"]["ok"]
     assert xcom(run, "list_invalid") == {"count": 0, "items": []}
     assert xcom(run, "clean_invalid")["dry_run"] is True
+
+
+def test_time_and_status_filters(emu, dataset):
+    from datetime import datetime, timedelta, timezone
+
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    assert run_task(query(dataset["id"], created_after=later))[0]["count"] == 0
+    assert run_task(query(dataset["id"], created_before=later))[0]["count"] == 4
+    assert run_task(query(dataset["id"], annotation_status="INVALID"))[0]["count"] == 0
+    before = len(emu.request_log)
+    with pytest.raises(ValueError, match="split_type must be one of"):
+        run_task(query(dataset["id"], split_type="TRAIN"))
+    assert emu.request_log[before:] == []
