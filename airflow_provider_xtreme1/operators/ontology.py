@@ -94,7 +94,7 @@ class Xtreme1SyncOntologyOperator(Xtreme1BaseOperator):
                     f"Xtreme1 dataset {dataset_id} differs from {self.ontology_file}:\n"
                     + "\n".join(c.line for c in todo)
                 )
-        else:
+        elif todo:
             self._refuse_deleting_used_classes(dataset_id, todo)
             self._apply(dataset_id, todo)
             left = drift(self._plan(ontology, dataset_id, allow_delete))
