@@ -15,14 +15,14 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from airflow_provider_xtreme1 import layout
 from airflow_provider_xtreme1._responses import MAY_HAVE_ACTED, MAYBE_FORWARDED, unwrap
+from airflow_provider_xtreme1.archives import SAFE_NAME_RE
+from airflow_provider_xtreme1.archives import rules as layout
 from airflow_provider_xtreme1.collation import same_name
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1AnswerLostError,
     Xtreme1TransportError,
 )
-from airflow_provider_xtreme1.layout import SAFE_NAME_RE
 from airflow_provider_xtreme1.statuses import JobKind, job_id
 
 T = TypeVar("T")

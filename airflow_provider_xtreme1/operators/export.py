@@ -15,12 +15,12 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1JobError, Xtreme1UrlExpiredError
-from airflow_provider_xtreme1.extract import (
+from airflow_provider_xtreme1.archives import (
     DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_RATIO,
     DEFAULT_MAX_UNPACKED_BYTES,
 )
+from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1JobError, Xtreme1UrlExpiredError
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
 from airflow_provider_xtreme1.operators._arguments import as_id, as_list, storage_verify
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
@@ -479,7 +479,7 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         return url
 
     def _unpack(self, target: Any, folder: Path, top: str) -> list[Path]:
-        from airflow_provider_xtreme1.extract import safe_extract
+        from airflow_provider_xtreme1.archives import safe_extract
 
         def extract(archive: Path) -> list[Path]:
             return safe_extract(

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from airflow_provider_xtreme1.archives import SAFE_NAME_RE, normalize_dataset_type
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1UrlExpiredError
-from airflow_provider_xtreme1.layout import SAFE_NAME_RE, normalize_dataset_type
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
 from airflow_provider_xtreme1.operators._arguments import as_bool, as_id, storage_verify
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
@@ -80,7 +80,7 @@ def resolve_source(
 
     :return: the source to send, and the warnings of the layout check.
     """
-    from airflow_provider_xtreme1.packing import check_archive, plan_zip
+    from airflow_provider_xtreme1.archives import check_archive, plan_zip
     from airflow_provider_xtreme1.transfer import resolve_location
 
     checks = {

@@ -11,7 +11,8 @@ import uuid
 import httpx
 import pytest
 
-from airflow_provider_xtreme1 import packing, transfer
+from airflow_provider_xtreme1 import transfer
+from airflow_provider_xtreme1.archives import packing
 from airflow_provider_xtreme1.exceptions import Xtreme1StorageError, Xtreme1UrlExpiredError
 
 MiB = 1024 * 1024

@@ -1,5 +1,5 @@
 """Unpack export archives without trusting them: :func:`safe_extract` and the entry checks it shares with
-:func:`~airflow_provider_xtreme1.packing.check_archive`.
+:func:`~airflow_provider_xtreme1.archives.packing.check_archive`.
 
 Rules :func:`safe_extract` keeps, all decided from the archive's directory before a byte is written:
 

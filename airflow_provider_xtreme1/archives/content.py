@@ -1,6 +1,6 @@
 """What the Xtreme1 importer reads inside files: images it can decode, PCD headers, camera configs, result
 objects it keeps and TEXT dialogues (J:usecase/UploadDataUseCase.java ``handleDataResult``,
-``parseTextUploadFile``; J:util/Constants.java). Mixed into :class:`~airflow_provider_xtreme1.layout.
+``parseTextUploadFile``; J:util/Constants.java). Mixed into :class:`~airflow_provider_xtreme1.archives.rules.
 LayoutChecker`, which decides which files are read at all.
 """
 
@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from airflow_provider_xtreme1.layout import FileNode, Problems
+    from airflow_provider_xtreme1.archives.rules import FileNode, Problems
 
 #: Object types ``handleDataResult`` keeps; any other object is dropped with a message.
 RESULT_OBJECT_TYPES = frozenset(
