@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from airflow_provider_xtreme1.vocabulary import RESULT_OBJECT_TYPES as RESULT_OBJECT_TYPES
+
 if TYPE_CHECKING:
     from airflow_provider_xtreme1.archives.rules import FileNode, Problems
 
-#: Object types ``handleDataResult`` keeps; any other object is dropped with a message.
-RESULT_OBJECT_TYPES = frozenset(
-    {"3D_BOX", "2D_BOX", "2D_RECT", "BOUNDING_BOX", "POLYLINE", "POLYGON", "3D_SEGMENT_POINTS"}
-)
 TEXT_ROLES = frozenset({"prompter", "assistant"})
 _MAX_EXAMPLES = 10  # names quoted inside one aggregated message
 

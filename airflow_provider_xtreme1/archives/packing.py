@@ -33,7 +33,8 @@ from airflow_provider_xtreme1.archives.rules import (
     natural_key,
     normalize_dataset_type,
 )
-from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
+from airflow_provider_xtreme1.exceptions import Xtreme1DestinationExistsError, Xtreme1ValidationError
+from airflow_provider_xtreme1.locations import publish
 
 __all__ = [
     "LayoutReport",
@@ -362,7 +363,7 @@ def pack_dataset(
         then listed in ``warnings``); by default they are errors.
     :return: a :class:`PackResult`.
     :raises Xtreme1ValidationError: when the folder breaks the layout rules.
-    :raises FileExistsError: when the output exists and ``overwrite`` is false.
+    :raises Xtreme1DestinationExistsError: when the output exists and ``overwrite`` is false.
     :raises ValueError: when the output is not a ``.zip`` path or lies inside the folder.
     """
     src = Path(folder).expanduser().absolute()
@@ -378,8 +379,8 @@ def pack_dataset(
     if out.is_dir():
         raise IsADirectoryError(errno.EISDIR, "the output path is a folder", str(out))
     if out.exists() and not overwrite:
-        raise FileExistsError(
-            errno.EEXIST, "output archive already exists (pass overwrite=True to replace it)", str(out)
+        raise Xtreme1DestinationExistsError(
+            f"{out}: output archive already exists (pass overwrite=True to replace it)", out
         )
     report = validate_dataset_folder(
         src, dataset_type, with_results=with_results, allow_unread_files=allow_unread_files
@@ -403,7 +404,7 @@ def pack_dataset(
         written = os.path.getsize(tmp)
         if written != plan.size:
             raise OSError(errno.EIO, f"wrote {written} bytes instead of {plan.size}", str(tmp))
-        _publish(tmp, out, overwrite=overwrite)
+        publish(tmp, out, overwrite=overwrite)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -416,26 +417,6 @@ def pack_dataset(
         bytes=plan.size,
         warnings=list(report.warnings),
     )
-
-
-def _publish(tmp: Path, out: Path, *, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(tmp, out)
-        return
-    try:
-        os.link(tmp, out)  # fails if the output appeared meanwhile: no check-then-rename race
-    except FileExistsError:
-        raise FileExistsError(
-            errno.EEXIST, "output archive appeared while packing; not overwritten", str(out)
-        ) from None
-    except OSError:  # file system without hard links
-        if out.exists():
-            raise FileExistsError(
-                errno.EEXIST, "output archive appeared while packing; not overwritten", str(out)
-            ) from None
-        os.replace(tmp, out)
-        return
-    tmp.unlink()
 
 
 def _fsync_dir(path: Path) -> None:

@@ -23,9 +23,8 @@ from airflow_provider_xtreme1.archives.content import RESULT_OBJECT_TYPES as RES
 from airflow_provider_xtreme1.archives.content import TEXT_ROLES as TEXT_ROLES
 from airflow_provider_xtreme1.archives.content import sniff_image as sniff_image
 from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
-
-DATASET_TYPES = ("IMAGE", "LIDAR_FUSION", "LIDAR_BASIC", "TEXT")
-LIDAR_TYPES = frozenset({"LIDAR_FUSION", "LIDAR_BASIC"})
+from airflow_provider_xtreme1.vocabulary import DATASET_TYPES as DATASET_TYPES
+from airflow_provider_xtreme1.vocabulary import LIDAR_TYPES as LIDAR_TYPES
 
 #: Image suffixes the server both accepts (MIME gate) and can decode (JDK ImageIO).
 IMAGE_EXTS = frozenset({"jpg", "jpeg", "png", "bmp", "tif", "tiff"})

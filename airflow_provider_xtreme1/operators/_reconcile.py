@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_xtreme1.operators._arguments import as_id
+from airflow_provider_xtreme1._arguments import as_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_xtreme1._api import check_dataset_name
+from airflow_provider_xtreme1._arguments import as_bool
 from airflow_provider_xtreme1.archives import normalize_dataset_type
 from airflow_provider_xtreme1.collation import same_name
 from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1ApiError, Xtreme1ConfigError
-from airflow_provider_xtreme1.operators._arguments import as_bool
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
 
 if TYPE_CHECKING:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import secrets
 import time
-from pathlib import Path, PurePath
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
 from airflow_provider_xtreme1.exceptions import (
-    Xtreme1ConfigError,
-    Xtreme1StorageError,
+    Xtreme1DestinationExistsError,
 )
-from airflow_provider_xtreme1.locations import resolve_location
+from airflow_provider_xtreme1.locations import Destination
 from airflow_provider_xtreme1.transfer.http import (
-    CHUNK_SIZE,
     DEFAULT_TIMEOUT,
     DownloadResult,
     _check_url,
@@ -32,7 +27,6 @@ from airflow_provider_xtreme1.transfer.http import (
     check_verify,
 )
 from airflow_provider_xtreme1.transfer.masking import LoggerLike, mask_url, protect_url
-from airflow_provider_xtreme1.transfer.sources import _call_quietly
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +64,8 @@ def download(
     :param backoff: first retry delay in seconds, doubled per retry (capped at 30 s).
     :return: a :class:`DownloadResult`.
     :raises Xtreme1UrlExpiredError: storage answered 403: the URL expired or its signature broke.
-    :raises Xtreme1StorageError: the destination exists (without ``overwrite``), any other refusal, or
+    :raises Xtreme1DestinationExistsError: the destination exists (without ``overwrite``).
+    :raises Xtreme1StorageError: any other refusal, or
         retries exhausted (for example a body shorter than its ``Content-Length``).
     """
     logger = logger or log
@@ -78,9 +73,11 @@ def download(
     verify = check_verify(verify)
     masked = mask_url(url)
     protect_url(url)
-    target = _Destination(destination)
+    target = Destination(destination)
     if not overwrite and target.exists():
-        raise Xtreme1StorageError(f"Download destination {target.uri} already exists; pass overwrite=True.")
+        raise Xtreme1DestinationExistsError(
+            f"Download destination {target.uri} already exists; pass overwrite=True.", target.uri
+        )
     logger.info("Downloading %s to %s", masked, target.uri)
     (size, seconds), attempt = _with_retries(
         lambda: _download_once(url, target, masked, timeout, verify, progress_interval, logger),
@@ -101,56 +98,9 @@ def download(
     return DownloadResult(uri=target.uri, bytes=size, seconds=seconds)
 
 
-class _Destination:
-    """A local path or an ObjectStoragePath, written through a ``.partial-<random>`` sibling."""
-
-    def __init__(self, destination: Any) -> None:
-        if isinstance(destination, (str, os.PathLike)):
-            try:
-                destination = resolve_location(destination, "destination")
-            except ValueError as err:
-                raise Xtreme1ConfigError(str(err)) from None
-        self.local = isinstance(destination, PurePath)
-        self.path: Any = Path(destination) if self.local else destination
-        if not self.local and not (hasattr(destination, "open") and hasattr(destination, "parent")):
-            raise Xtreme1ConfigError(
-                f"Cannot download to {destination!r}: expected a path or ObjectStoragePath."
-            )
-        self.uri = str(self.path)
-
-    def exists(self) -> bool:
-        return bool(self.path.exists())
-
-    def temp(self) -> Any:
-        return self.path.parent / f"{self.path.name}.partial-{secrets.token_hex(4)}"
-
-    def prepare(self) -> None:
-        if self.local:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.is_dir() if self.local else _call_quietly(self.path, "is_dir"):
-            raise Xtreme1StorageError(f"Download destination {self.uri} is a directory.")
-
-    def open_temp(self, temp: Any) -> IO[bytes]:
-        return open(temp, "wb", buffering=CHUNK_SIZE) if self.local else temp.open("wb")
-
-    def commit(self, temp: Any) -> None:
-        if self.local:
-            os.replace(temp, self.path)
-        else:
-            temp.rename(self.path)
-
-    @staticmethod
-    def discard(temp: Any) -> None:
-        with contextlib.suppress(Exception):
-            if isinstance(temp, Path):
-                temp.unlink(missing_ok=True)
-            elif temp.exists():
-                temp.unlink()
-
-
 def _download_once(
     url: str,
-    target: _Destination,
+    target: Destination,
     masked: str,
     timeout: float,
     verify: Any,

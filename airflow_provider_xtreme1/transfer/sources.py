@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import IO, Any, Protocol, runtime_checkable
@@ -13,7 +14,7 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1ConfigError,
     Xtreme1ValidationError,
 )
-from airflow_provider_xtreme1.locations import resolve_location
+from airflow_provider_xtreme1.locations import call_quietly, resolve_location
 from airflow_provider_xtreme1.transfer.http import CHUNK_SIZE
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class ObjectStorageSource:
             exists = True
         if not exists:
             raise Xtreme1ValidationError(f"Upload source {path} does not exist.")
-        if _call_quietly(path, "is_dir"):
+        if call_quietly(path, "is_dir"):
             raise Xtreme1ValidationError(
                 f"Upload source {path} is a directory, not a file: pack it into a zip first or pass the "
                 "archive."
@@ -162,8 +163,52 @@ def _stat_size(info: Any) -> int | None:
     return None if size is None else int(size)
 
 
-def _call_quietly(obj: Any, method: str) -> bool:
-    try:
-        return bool(getattr(obj, method)())
-    except Exception:
-        return False
+def resolve_source(
+    source: Any,
+    dataset_type: str | None,
+    *,
+    with_results: bool | None = None,
+    allow_unread_files: bool = False,
+) -> tuple[Any, list[str]]:
+    """Turn what the user gave into something the transfer module can send, checking it first.
+
+    A local folder is validated and planned as a stored zip of exact length (streamed, no temp file);
+    a local archive is checked (a real, complete zip or tar, no entries escaping its folder) — a
+    ``file://`` URI is a local path like any other; a URI such as ``s3://bucket/set.zip`` or an
+    ``ObjectStoragePath`` is streamed from object storage; other schemes (``http://``) are refused.
+    Files the server would not read fail the check unless ``allow_unread_files`` is set;
+    ``with_results`` says whether the import will set ``resultType`` (``None``: not known here).
+
+    :return: the source to send, and the warnings of the layout check.
+    """
+    from airflow_provider_xtreme1.archives import check_archive, plan_zip
+
+    checks = {
+        "with_results": bool(with_results),
+        "results_ignored": with_results is False,
+        "allow_unread_files": allow_unread_files,
+    }
+    local_or_stored = isinstance(source, (str, os.PathLike)) or hasattr(source, "open")
+    if hasattr(source, "iter_bytes") or not local_or_stored:
+        return source, []  # a planned zip or an UploadSource
+    where = resolve_location(source, "source")  # file:// is local; http(s):// is refused here
+    if isinstance(where, Path):
+        path = where
+        if path.is_dir():
+            if dataset_type is None:
+                raise Xtreme1ConfigError(
+                    f"{path} is a folder: give dataset_type (or dataset_id) so it can be checked and packed."
+                )
+            plan = plan_zip(path, dataset_type, **checks)
+            return plan, list(plan.report.warnings)
+        report = check_archive(path, dataset_type, **checks)
+        report.raise_for_errors()
+        return path, list(report.warnings)
+    return where, []
+
+
+def source_name(source: Any) -> str:
+    """A file name for the archive, from the source's own name."""
+    name = Path(str(getattr(source, "path", source)).rstrip("/")).name or "dataset"
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    return name if name.endswith((".zip", ".tar")) else f"{name}.zip"
