@@ -3,6 +3,17 @@
 Both twins have the same methods with the same names and results. Each method is a thin shell —
 build the call (``_api``), send it, unwrap the envelope (``_responses``) — so only sending and sleeping
 differ between them.
+
+Not built on ``apache-airflow-providers-http`` (no longer a dependency). Subclassing its ``HttpHook``, as
+the dbt Cloud provider does, would delete only host/schema/port parsing and the ``verify``/``timeout``
+extras (part of ``_connection.py``), and would cost behaviour this hook keeps: ``HttpHook`` is
+requests-only, so the async twin (httpx, for triggers) would still need its own connection handling;
+it opens a session per call (we keep one keep-alive session and reuse one TLS context); it retries
+without ``Retry-After`` and re-sends unrewound bodies; it follows redirects (we refuse them, so a
+request carrying the token never moves); it turns unknown extras into headers and logs whole error
+bodies at ERROR (we unwrap Xtreme1's envelope and scrub the token from every error). Its
+``test_connection`` POSTs to the base URL; ours asks ``/user/logged``. Nothing of ``HttpHook`` would be
+used, so nothing of it is imported.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from airflow.providers.common.compat.connection import get_async_connection
 from airflow.sdk import BaseHook
 
 from airflow_provider_xtreme1 import __version__, _api
-from airflow_provider_xtreme1._api import ApiCall, RawResponse, handle
+from airflow_provider_xtreme1._calls import ApiCall, RawResponse
 from airflow_provider_xtreme1._connection import ConnectionSettings
 from airflow_provider_xtreme1._responses import (
     CONNECT,
@@ -32,6 +43,7 @@ from airflow_provider_xtreme1._responses import (
     TLS,
     Retrier,
     RetryPolicy,
+    handle,
     parse_retry_after,
     redact,
     redirect_refusal,
