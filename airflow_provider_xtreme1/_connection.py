@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_xtreme1._api import parse_id
+from airflow_provider_xtreme1._arguments import parse_id
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
 
 API_PREFIX = "/api"

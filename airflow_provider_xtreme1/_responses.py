@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
+from airflow_provider_xtreme1._calls import ApiCall, RawResponse, _BadData
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1AnswerLostError,
     Xtreme1ApiError,
@@ -30,8 +31,8 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1TransportError,
 )
 
-if TYPE_CHECKING:
-    from airflow_provider_xtreme1._api import ApiCall
+T = TypeVar("T")
+
 
 #: Envelope codes meaning "this does not exist".
 NOT_FOUND_CODES = frozenset({"NOT_FOUND", "DATASET_NOT_FOUND", "DATASET__NOT_EXIST", "MODEL_DOES_NOT_EXIST"})
@@ -184,7 +185,6 @@ def transport_failure(call: ApiCall[Any], phase: str, detail: str) -> Xtreme1Tra
     where = f"Xtreme1 {call.endpoint}"
     detail = snippet(detail, 300)
     retryable = True
-    error_class = Xtreme1TransportError
     if phase == TLS:
         if PLAIN_HTTP_REPLY.search(detail):
             message = (
@@ -203,12 +203,8 @@ def transport_failure(call: ApiCall[Any], phase: str, detail: str) -> Xtreme1Tra
         what = "no answer within the read timeout" if phase == READ_TIMEOUT else "the connection broke"
         message = f"{where}: {what} ({detail})"
         if not call.idempotent:
-            retryable = False
-            error_class = Xtreme1AnswerLostError
-            message += MAY_HAVE_ACTED
-    error = error_class(message)
-    error.retryable = retryable  # type: ignore[attr-defined]
-    return error
+            return Xtreme1AnswerLostError(message + MAY_HAVE_ACTED)
+    return Xtreme1TransportError(message, retryable=retryable)
 
 
 #: HTTP statuses that redirect; API calls never follow them.
@@ -229,14 +225,13 @@ def redirect_refusal(call: ApiCall[Any], status: int, location: str | None) -> X
         target = f"{parts.path} on the same host"
     else:
         target = "nowhere (no Location header)"
-    error = Xtreme1TransportError(
+    return Xtreme1TransportError(
         f"Xtreme1 {call.endpoint}: the API answered HTTP {status}, redirecting to {target}. API requests "
         "do not follow redirects: the API token and the request would go to that address and its answer "
         "would be trusted. Set the connection's host to the Xtreme1 URL that answers directly.",
         status=status,
+        retryable=False,
     )
-    error.retryable = False  # type: ignore[attr-defined]
-    return error
 
 
 def scrub_secret(error: BaseException, secret: str | None) -> BaseException:
@@ -257,7 +252,7 @@ def scrub_secret(error: BaseException, secret: str | None) -> BaseException:
 
 def is_retryable(error: BaseException) -> bool:
     """Whether ``error`` is of a kind worth repeating the request for (ignores attempt counts)."""
-    if not isinstance(error, Xtreme1TransportError) or not getattr(error, "retryable", True):
+    if not isinstance(error, Xtreme1TransportError) or not error.retryable:
         return False
     return error.status is None or error.status in RETRYABLE_STATUSES
 
@@ -353,3 +348,31 @@ class Retrier:
             error,
         )
         return delay
+
+
+def handle(call: ApiCall[T], response: RawResponse) -> T:
+    """Unwrap a response to ``call`` and parse its ``data``.
+
+    A 502 or 504 from the proxy may come after the backend received the request, so for calls that
+    start something it is treated like a read timeout: reported, not repeated.
+    """
+    try:
+        data = unwrap(
+            call.endpoint,
+            response.status,
+            response.content_type,
+            response.body,
+            retry_after=response.retry_after,
+        )
+    except Xtreme1TransportError as err:
+        if call.idempotent or err.status not in MAYBE_FORWARDED:
+            raise
+        raise Xtreme1AnswerLostError(
+            f"{err}{MAY_HAVE_ACTED}", status=err.status, retry_after=err.retry_after
+        ) from None
+    try:
+        return call.parse(data)
+    except _BadData as err:
+        raise Xtreme1TransportError(
+            f"Xtreme1 {call.endpoint} answered OK with unexpected data: {err}", status=response.status
+        ) from None

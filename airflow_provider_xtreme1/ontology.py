@@ -23,9 +23,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_xtreme1._api_ontology import INPUT_TYPES, NAME_CHARS, TOOL_TYPES
+from airflow_provider_xtreme1._api.ontology import NAME_CHARS
 from airflow_provider_xtreme1.collation import collation_key
 from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
+from airflow_provider_xtreme1.vocabulary import INPUT_TYPES, TOOL_TYPES
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 #: Fields an export carries that describe a row rather than define it; accepted and ignored.
@@ -68,7 +69,7 @@ def load_ontology_file(source: Any) -> Ontology:
 
     :raises Xtreme1ValidationError: naming the file and every problem found.
     """
-    from airflow_provider_xtreme1.transfer import resolve_location
+    from airflow_provider_xtreme1.locations import resolve_location
 
     where = resolve_location(source, "ontology_file")
     name = str(where)

@@ -44,7 +44,7 @@ def _api(session: requests.Session, base: str, method: str, path: str, **kwargs:
 
 
 def _start_imports(emu, root: Path, count: int) -> list[str]:
-    from airflow_provider_xtreme1.packing import plan_zip
+    from airflow_provider_xtreme1.archives import plan_zip
     from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
     folder = make_sample_dataset(root / "tiny_scene", "LIDAR_FUSION", items=1, with_results=False)

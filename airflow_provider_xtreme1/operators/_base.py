@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from airflow.sdk import BaseOperator, conf
+from airflow.sdk import BaseOperator
 
-from airflow_provider_xtreme1._api import parse_id
+from airflow_provider_xtreme1._arguments import default_deferrable, parse_id
 from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1Error, Xtreme1TransportError
 from airflow_provider_xtreme1.links import DATASET_URL_XCOM_KEY, Xtreme1DatasetLink
 from airflow_provider_xtreme1.statuses import RULES, JobKind, JobWatch, Outcome, validate_event
@@ -21,11 +21,6 @@ if TYPE_CHECKING:
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 
 T = TypeVar("T")
-
-
-def default_deferrable() -> bool:
-    """The ``[operators] default_deferrable`` option, read when an operator is created."""
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 class Xtreme1BaseOperator(BaseOperator):

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_xtreme1.operators._arguments import as_id
+from airflow_provider_xtreme1._arguments import as_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -45,8 +45,8 @@ class ReconcilingImport:
 
     def check_sent_archive(self) -> None:
         """Before importing: a given ``reconcile_source`` must be readable (folder, zip, tar or image)."""
+        from airflow_provider_xtreme1.archives import source_kind
         from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
-        from airflow_provider_xtreme1.manifest import source_kind
 
         path, reason = self.sent_archive()
         if path is None and self.reconcile_source not in (None, "") and "does not exist" in reason:
@@ -78,8 +78,8 @@ class ReconcilingImport:
 
     def reconcile(self, context: Context, serial: str, record: dict[str, Any]) -> dict[str, Any]:
         """Compare the dataset with what the archive sent; fail or warn on a shortfall (see class doc)."""
+        from airflow_provider_xtreme1.archives import read_manifest
         from airflow_provider_xtreme1.exceptions import Xtreme1ReconcileError
-        from airflow_provider_xtreme1.manifest import read_manifest
         from airflow_provider_xtreme1.reconcile import reconcile_import
 
         path, reason = self.sent_archive()

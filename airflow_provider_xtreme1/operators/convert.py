@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_xtreme1._arguments import as_list
 from airflow_provider_xtreme1.convert.core import check_format, convert_export
 from airflow_provider_xtreme1.convert.reader import CameraConfigs
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
-from airflow_provider_xtreme1.operators._arguments import as_list
-from airflow_provider_xtreme1.operators.export import (
-    destination_asset,
+from airflow_provider_xtreme1.locations import (
     location_of,
     refuse_existing,
     resolve_destination,
     write_atomically,
 )
+from airflow_provider_xtreme1.operators.export import destination_asset
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

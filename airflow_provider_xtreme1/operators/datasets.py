@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_xtreme1._api import check_dataset_name
+from airflow_provider_xtreme1._arguments import as_bool, as_id
+from airflow_provider_xtreme1.archives import normalize_dataset_type
 from airflow_provider_xtreme1.collation import same_name
 from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1ApiError, Xtreme1ConfigError
-from airflow_provider_xtreme1.layout import normalize_dataset_type
-from airflow_provider_xtreme1.operators._arguments import as_bool, as_id
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
 class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
     """Validate a dataset folder against Xtreme1's import rules and pack it into a stored zip.
 
-    Problems are reported before anything is written (see :func:`~airflow_provider_xtreme1.packing.
+    Problems are reported before anything is written (see :func:`~airflow_provider_xtreme1.archives.packing.
     validate_dataset_folder`); warnings are logged. The archive is written to a temporary file and
     renamed into place, so ``output_path`` is either complete or absent. Nothing in ``source_folder``
     is changed.
@@ -130,7 +130,7 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
     :param bind_classes: give each object of the ``result/`` files that names its class by ``className``
         the ``classId`` of the dataset's class of that name (after an ontology sync), and fail before
         writing on any ``classId`` or name that is not a class of the dataset, naming files and objects
-        (:mod:`~airflow_provider_xtreme1.class_binding`). The source folder is not changed.
+        (:mod:`~airflow_provider_xtreme1.archives.binding`). The source folder is not changed.
     :return: ``{path, items, scenes, files, bytes, warnings}``.
     """
 
@@ -170,8 +170,7 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         import tempfile
 
-        from airflow_provider_xtreme1.class_binding import class_binder
-        from airflow_provider_xtreme1.packing import pack_dataset
+        from airflow_provider_xtreme1.archives import class_binder, pack_dataset
 
         with tempfile.TemporaryDirectory(prefix="xtreme1-bind-") as workdir:
             rewrite = None

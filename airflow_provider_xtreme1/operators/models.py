@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_xtreme1._arguments import as_id, as_list
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ConfigError,
     Xtreme1Error,
@@ -15,7 +16,6 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1TransportError,
 )
 from airflow_provider_xtreme1.lineage import operator_lineage, xtreme1_dataset
-from airflow_provider_xtreme1.operators._arguments import as_id, as_list
 from airflow_provider_xtreme1.operators._base import Xtreme1JobOperator
 from airflow_provider_xtreme1.statuses import JobKind
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_xtreme1._arguments import as_bool, as_id
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1Error,
     Xtreme1OntologyDriftError,
     Xtreme1ValidationError,
 )
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
-from airflow_provider_xtreme1.operators._arguments import as_bool, as_id
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
 
 if TYPE_CHECKING:

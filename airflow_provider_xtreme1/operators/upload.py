@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from airflow_provider_xtreme1._arguments import as_bool, as_id
+from airflow_provider_xtreme1.archives import SAFE_NAME_RE, normalize_dataset_type
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1UrlExpiredError
-from airflow_provider_xtreme1.layout import SAFE_NAME_RE, normalize_dataset_type
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
-from airflow_provider_xtreme1.operators._arguments import as_bool, as_id, storage_verify
+from airflow_provider_xtreme1.operators._arguments import storage_verify
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
 from airflow_provider_xtreme1.operators._handover import BUCKET_PATH, check_uploaded_object, expected_object
 from airflow_provider_xtreme1.operators._reconcile import ON_MISMATCH, ReconcilingImport
 from airflow_provider_xtreme1.statuses import JobKind
+from airflow_provider_xtreme1.vocabulary import IMPORT_SOURCES, RESULT_TYPES
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 
-IMPORT_SOURCES = ("LOCAL", "URL")
-RESULT_TYPES = ("GROUND_TRUTH", "MODEL_RUN")
 #: XCom key of the layout warnings of the folder or archive UploadDataset sent.
 LAYOUT_WARNINGS_KEY = "layout_warnings"
 
@@ -63,61 +62,9 @@ def request_upload_url(hook: Xtreme1Hook, dataset_id: int, file_name: str) -> di
     }
 
 
-def resolve_source(
-    source: Any,
-    dataset_type: str | None,
-    *,
-    with_results: bool | None = None,
-    allow_unread_files: bool = False,
-) -> tuple[Any, list[str]]:
-    """Turn what the user gave into something the transfer module can send, checking it first.
-
-    A local folder is validated and planned as a stored zip of exact length (streamed, no temp file);
-    a local archive is checked (a real, complete zip or tar, no entries escaping its folder) — a
-    ``file://`` URI is a local path like any other; a URI such as ``s3://bucket/set.zip`` or an
-    ``ObjectStoragePath`` is streamed from object storage; other schemes (``http://``) are refused.
-    Files the server would not read fail the check unless ``allow_unread_files`` is set;
-    ``with_results`` says whether the import will set ``resultType`` (``None``: not known here).
-
-    :return: the source to send, and the warnings of the layout check.
-    """
-    from airflow_provider_xtreme1.packing import check_archive, plan_zip
-    from airflow_provider_xtreme1.transfer import resolve_location
-
-    checks = {
-        "with_results": bool(with_results),
-        "results_ignored": with_results is False,
-        "allow_unread_files": allow_unread_files,
-    }
-    local_or_stored = isinstance(source, (str, os.PathLike)) or hasattr(source, "open")
-    if hasattr(source, "iter_bytes") or not local_or_stored:
-        return source, []  # a planned zip or an UploadSource
-    where = resolve_location(source, "source")  # file:// is local; http(s):// is refused here
-    if isinstance(where, Path):
-        path = where
-        if path.is_dir():
-            if dataset_type is None:
-                raise Xtreme1ConfigError(
-                    f"{path} is a folder: give dataset_type (or dataset_id) so it can be checked and packed."
-                )
-            plan = plan_zip(path, dataset_type, **checks)
-            return plan, list(plan.report.warnings)
-        report = check_archive(path, dataset_type, **checks)
-        report.raise_for_errors()
-        return path, list(report.warnings)
-    return where, []
-
-
 def log_layout_warnings(log: Any, warnings: list[str]) -> None:
     for warning in warnings:
         log.warning("Layout: %s", warning)
-
-
-def source_name(source: Any) -> str:
-    """A file name for the archive, from the source's own name."""
-    name = Path(str(getattr(source, "path", source)).rstrip("/")).name or "dataset"
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", name)
-    return name if name.endswith((".zip", ".tar")) else f"{name}.zip"
 
 
 def put_archive(
@@ -283,7 +230,8 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
                 protect_url(url)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_xtreme1.transfer import resolve_location
+        from airflow_provider_xtreme1.locations import resolve_location
+        from airflow_provider_xtreme1.transfer.sources import resolve_source
 
         dataset_id = None if self.dataset_id is None else as_id(self.dataset_id, "dataset_id")
         options = self.upload_options()  # a bad verify fails before anything is read or sent
@@ -539,8 +487,7 @@ def bind_classes_of(task: Any, source: Any, dataset_id: int) -> Any:
     rewritten files live in a temporary folder held by the task (removed with it)."""
     if not getattr(task, "bind_classes", False):
         return source
-    from airflow_provider_xtreme1.class_binding import class_binder
-    from airflow_provider_xtreme1.packing import ZipPlan
+    from airflow_provider_xtreme1.archives import ZipPlan, class_binder
 
     if not isinstance(source, ZipPlan):
         raise Xtreme1ConfigError(
@@ -630,7 +577,8 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         return super().sent_archive()
 
     def start_job(self, context: Context) -> list[str]:
-        from airflow_provider_xtreme1.transfer import resolve_location
+        from airflow_provider_xtreme1.locations import resolve_location
+        from airflow_provider_xtreme1.transfer.sources import resolve_source, source_name
 
         dataset_id = as_id(self.dataset_id, "dataset_id")
         arguments = self.import_arguments()  # bad options fail before the upload, not after it

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_xtreme1._arguments import as_list, default_deferrable
 from airflow_provider_xtreme1.exceptions import Xtreme1TransportError
-from airflow_provider_xtreme1.operators._arguments import as_list
-from airflow_provider_xtreme1.operators._base import default_deferrable
 from airflow_provider_xtreme1.statuses import JobKind, JobWatch, validate_event
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import pytest
 from airflow.sdk import Connection
 
 from airflow_provider_xtreme1 import _api, _responses
-from airflow_provider_xtreme1._api import ApiCall, RawResponse
+from airflow_provider_xtreme1._calls import ApiCall, RawResponse
 from airflow_provider_xtreme1._connection import ConnectionSettings
 from airflow_provider_xtreme1._responses import RetryPolicy
 from airflow_provider_xtreme1.exceptions import (
@@ -465,7 +465,7 @@ def test_empty_export_sources_warn():
 
 def respond(call: ApiCall, data, status: int = 200, content_type: str = "application/json"):
     body = json.dumps({"code": "OK", "message": "", "data": data}).encode()
-    return _api.handle(call, RawResponse(status, content_type, body))
+    return _responses.handle(call, RawResponse(status, content_type, body))
 
 
 def test_parsers_keep_serial_numbers_as_strings():
@@ -887,7 +887,7 @@ def test_retrier_counts_failures_and_reraises(caplog):
 )
 def test_gateway_errors_on_calls_that_start_something(call, status, retryable):
     with pytest.raises(Xtreme1TransportError) as excinfo:
-        _api.handle(call, RawResponse(status, "text/html", NGINX_502, retry_after=None))
+        _responses.handle(call, RawResponse(status, "text/html", NGINX_502, retry_after=None))
     assert excinfo.value.status == status
     assert _responses.is_retryable(excinfo.value) is retryable
     assert ("may have processed it" in str(excinfo.value)) is (not retryable)

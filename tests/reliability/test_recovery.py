@@ -279,7 +279,7 @@ def archive(tmp_path, lidar):
     from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
     folder = make_sample_dataset(tmp_path / "set", "LIDAR_FUSION", items=1)
-    from airflow_provider_xtreme1.packing import pack_dataset
+    from airflow_provider_xtreme1.archives import pack_dataset
 
     return pack_dataset(folder, "LIDAR_FUSION", tmp_path / "set.zip").path
 
@@ -339,7 +339,7 @@ def test_export_download_refused_twice_fails_clearly(emu, lidar, tmp_path):
 @pytest.fixture
 def uploaded(emu, lidar, tmp_path) -> str:
     """The access URL of an archive in the emulator's storage (what an import downloads)."""
-    from airflow_provider_xtreme1.packing import plan_zip
+    from airflow_provider_xtreme1.archives import plan_zip
     from airflow_provider_xtreme1.sample_data import make_sample_dataset
     from airflow_provider_xtreme1.transfer import upload
 

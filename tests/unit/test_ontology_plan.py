@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_xtreme1 import _api_ontology
+from airflow_provider_xtreme1._api import ontology as _api_ontology
 from airflow_provider_xtreme1.ontology import check_ontology, drift, plan_changes
 
 

@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from airflow_provider_xtreme1.archives.packing import ZipPlan, _build_stream
 from airflow_provider_xtreme1.collation import collation_key
 from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
-from airflow_provider_xtreme1.packing import ZipPlan, _build_stream
 
 MAX_PROBLEMS = 50
 

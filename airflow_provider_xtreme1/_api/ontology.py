@@ -1,4 +1,4 @@
-"""A dataset's ontology and data clean-up as :class:`~airflow_provider_xtreme1._api.ApiCall` builders.
+"""Builders of a dataset's ontology and data clean-up requests.
 
 The per-item endpoints of adapter/api/controller/DatasetClassController.java,
 DatasetClassificationController.java and DataInfoController.java (``deleteBatch``), and the class
@@ -12,18 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from airflow_provider_xtreme1._api import ApiCall, _choice, _nothing, _record, _records, parse_id
+from airflow_provider_xtreme1._api.parsers import _nothing, _record, _records
+from airflow_provider_xtreme1._arguments import _choice, parse_id
+from airflow_provider_xtreme1._calls import ApiCall
+from airflow_provider_xtreme1.vocabulary import INPUT_TYPES, TOOL_TYPES
 
-#: entity/enums/ToolTypeEnum.java
-TOOL_TYPES = frozenset({"POLYGON", "BOUNDING_BOX", "POLYLINE", "KEY_POINT", "SEGMENTATION", "CUBOID"})
-#: entity/enums/InputTypeEnum.java
-INPUT_TYPES = frozenset({"RADIO", "MULTI_SELECTION", "DROPDOWN", "TEXT", "LONG_TEXT"})
 #: ``@Length(max = 256)`` on the class and classification DTOs (``varchar(256)`` columns).
 NAME_CHARS = 256
-#: The code ``/data/deleteBatch`` answers when an item (or a frame of a listed scene) is locked.
-OTHERS_ANNOTATING = "DATASET_DATA_OTHERS_ANNOTATING"
-#: The code ``/data/deleteBatch`` answers when none of the ids is a data item of the dataset.
-DATA_NOT_FOUND = "DATA_NOT_FOUND"
 
 _CLASS_FIELDS = ("name", "color", "toolType", "toolTypeOptions", "attributes")
 _CLASSIFICATION_FIELDS = ("name", "inputType", "isRequired", "attribute")
