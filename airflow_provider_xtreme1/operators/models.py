@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from airflow_provider_xtreme1.exceptions import (
 from airflow_provider_xtreme1.lineage import operator_lineage, xtreme1_dataset
 from airflow_provider_xtreme1.operators._arguments import as_id, as_list
 from airflow_provider_xtreme1.operators._base import Xtreme1JobOperator
+from airflow_provider_xtreme1.operators._results import job_summary
 from airflow_provider_xtreme1.statuses import JobKind
 
 if TYPE_CHECKING:
@@ -333,19 +333,11 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
             records = {str(r.get("id")): r for r in event.get("records", [])}
         else:
             records = self.hook.get_job_records(self.kind, ids, dataset_id=dataset_id)
-        record = records.get(run_id, {})
-        metrics = record.get("metrics")
-        if isinstance(metrics, str):
-            with contextlib.suppress(ValueError):
-                metrics = json.loads(metrics)
+        summary = job_summary(self.kind, records.get(run_id) or {"id": run_id})
+        if summary["model_id"] is None:
+            summary["model_id"] = self._model_id
         return {
-            "run_id": int(run_id),
-            "run_no": record.get("runNo"),
-            "status": record.get("status"),
-            "data_count": record.get("dataCount"),
-            "metrics": metrics,
-            "error_reason": record.get("errorReason"),
-            "model_id": record.get("modelId", self._model_id),
+            **summary,
             "dataset_id": dataset_id,
             "warnings": list((event or {}).get("warnings", [])),
         }

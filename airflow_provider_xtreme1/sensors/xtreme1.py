@@ -12,6 +12,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow_provider_xtreme1.exceptions import Xtreme1TransportError
 from airflow_provider_xtreme1.operators._arguments import as_list
 from airflow_provider_xtreme1.operators._base import default_deferrable
+from airflow_provider_xtreme1.operators._results import job_summary
 from airflow_provider_xtreme1.statuses import JobKind, JobWatch, validate_event
 
 if TYPE_CHECKING:
@@ -33,7 +34,9 @@ class Xtreme1JobSensor(BaseSensorOperator):
     :param stall_timeout: seconds without progress after which a job counts as stalled (``None``: off).
     :param fail_on_warnings: fail when a job succeeds with warnings.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
-    :return: the final records of the jobs, in the order of ``ids``.
+    :return: the final state of each job, in the order of ``ids``, in the snake_case shape the operators
+        return: ``{serial_number, status, ...}`` for imports and exports, ``{run_id, run_no, status, ...}``
+        for model runs (see :func:`~airflow_provider_xtreme1.operators._results.job_summary`).
     """
 
     kind: ClassVar[JobKind]
@@ -123,7 +126,7 @@ class Xtreme1JobSensor(BaseSensorOperator):
         event = validate_event(event)
         for warning in event.get("warnings", []):
             self.log.warning("Xtreme1 %s warning: %s", self.kind.value, warning)
-        return list(event.get("records", []))
+        return [job_summary(self.kind, record) for record in event.get("records", [])]
 
 
 class Xtreme1ImportSensor(Xtreme1JobSensor):

@@ -131,7 +131,7 @@ def test_xcoms_hold_references_not_payloads_or_secrets(local, e2e):
     assert isinstance(xcoms["run_model"]["return_value"]["run_id"], int)
     output_dir = Path(e2e["conf"]["output_dir"])
     export = xcoms["export"]["return_value"]
-    assert re.fullmatch(r"\d+", export["serial"])
+    assert re.fullmatch(r"\d+", export["serial_number"])
     for path in (export["uri"], export["unpacked_to"], xcoms["predictions"]["return_value"]["uri"]):
         assert Path(path).is_relative_to(output_dir) and Path(path).exists(), path
 

@@ -60,7 +60,8 @@ def test_records_with_numeric_serials_come_out_as_text(emu):
     records, _ = run_task(
         Xtreme1ImportSensor(task_id="wait", serial_numbers=str(SERIAL), poke_interval=0.05, timeout=10)
     )
-    assert records[0]["serialNumber"] == str(SERIAL)
+    assert records[0]["serial_number"] == str(SERIAL)
+    assert records[0]["status"] == RECORD["status"] and "serialNumber" not in records[0]
     assert numeric_serials(records) == []
 
     async def first_event():

@@ -464,7 +464,7 @@ def test_triggerer_restart_resumes_the_same_job(emu, lidar, tmp_path, fast_retri
     result = resume(op, ctx, deferred.value, restart_after=0.15)
     emu.step_delay = 0.05
     if kind == "export":
-        assert result["serial"] == ids[0] and (tmp_path / "gt.zip").stat().st_size == result["bytes"]
+        assert result["serial_number"] == ids[0] and (tmp_path / "gt.zip").stat().st_size == result["bytes"]
         assert len(requests_to(emu, "GET", "/data/export")) == 1
     else:
         assert str(result["run_id"]) == ids[0] and result["status"] == "SUCCESS"
@@ -504,6 +504,6 @@ def test_task_retry_reattaches_to_the_started_job(emu, lidar, tmp_path, fast_ret
         result = resume(op, second, deferred)
     assert second["ti"].xcom[op.ids_xcom_key] == ids
     if kind == "export":
-        assert result["serial"] == ids[0] and len(requests_to(emu, "GET", "/data/export")) == 1
+        assert result["serial_number"] == ids[0] and len(requests_to(emu, "GET", "/data/export")) == 1
     else:
         assert str(result["run_id"]) == ids[0] and len(requests_to(emu, "POST", "/model/modelRun")) == 1
