@@ -22,6 +22,20 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: Waiting defaults the job operators and the sensors share (seconds).
+DEFAULT_POLL_INTERVAL = 10.0
+#: How long a task waits for its job before failing (the job keeps running on the server).
+DEFAULT_TIMEOUT = 24 * 3600.0
+#: How long a job may show no change of status or progress before it counts as stalled.
+DEFAULT_STALL_TIMEOUT = 3600.0
+
+
+def stall_timeout_of(value: float | None) -> float | None:
+    """``None`` is the shared default; ``0`` turns stall detection off (``None`` for :class:`JobWatch`)."""
+    if value is None:
+        return DEFAULT_STALL_TIMEOUT
+    return float(value) or None
+
 
 def default_deferrable() -> bool:
     """The ``[operators] default_deferrable`` option, read when an operator is created."""
@@ -93,9 +107,11 @@ class Xtreme1JobOperator(Xtreme1BaseOperator):
     Subclasses set ``kind`` and ``ids_xcom_key`` and implement :meth:`start_job` and :meth:`job_result`.
 
     :param wait_for_completion: wait until the job ends (default). Otherwise return right after starting.
-    :param poll_interval: seconds between status checks.
-    :param timeout: seconds to wait for the job before failing (the job itself keeps running on the server).
-    :param stall_timeout: seconds without any change of status or progress before the job counts as stalled.
+    :param poll_interval: seconds between status checks (default 10).
+    :param timeout: seconds to wait for the job before failing (default 24 h; the job itself keeps running
+        on the server: Xtreme1 has no API to cancel imports, exports or model runs).
+    :param stall_timeout: seconds without any change of status or progress before the job counts as stalled
+        (default 1 h; ``0`` turns stall detection off).
     :param fail_on_warnings: fail when the job succeeds with warnings.
     :param deferrable: wait in the triggerer instead of a worker slot (default: ``[operators]
         default_deferrable``).
@@ -104,14 +120,14 @@ class Xtreme1JobOperator(Xtreme1BaseOperator):
 
     kind: ClassVar[JobKind]
     ids_xcom_key: ClassVar[str]
-    default_timeout: ClassVar[float] = 24 * 3600.0
-    default_stall_timeout: ClassVar[float] = 3600.0
+    default_timeout: ClassVar[float] = DEFAULT_TIMEOUT
+    default_stall_timeout: ClassVar[float] = DEFAULT_STALL_TIMEOUT
 
     def __init__(
         self,
         *,
         wait_for_completion: bool = True,
-        poll_interval: float = 10.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | None = None,
         stall_timeout: float | None = None,
         fail_on_warnings: bool = False,
@@ -123,7 +139,9 @@ class Xtreme1JobOperator(Xtreme1BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.poll_interval = poll_interval
         self.timeout = self.default_timeout if timeout is None else timeout
-        self.stall_timeout = self.default_stall_timeout if stall_timeout is None else stall_timeout
+        self.stall_timeout = (
+            self.default_stall_timeout if stall_timeout is None else stall_timeout_of(stall_timeout)
+        )
         self.fail_on_warnings = fail_on_warnings
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.reattach = reattach

@@ -60,7 +60,7 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
     for a new run before failing.
 
     ``SUCCESS`` succeeds; ``SUCCESS_WITH_ERROR`` (some items failed) succeeds with warnings, or fails with
-    ``fail_on_partial``; ``FAILURE`` fails with the server's ``errorReason``.
+    ``fail_on_warnings``; ``FAILURE`` fails with the server's ``errorReason``.
 
     :param dataset_id: the dataset to run on. (templated)
     :param model: the model: its id, its name or its ``modelCode`` (e.g. ``LIDAR_DETECTION``). (templated)
@@ -74,13 +74,13 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         (templated)
     :param annotation_status: only data with this status: ``ANNOTATED``, ``NOT_ANNOTATED``, ``INVALID``.
         (templated)
-    :param fail_on_partial: fail when the run ends ``SUCCESS_WITH_ERROR``.
     :return: ``{run_id, run_no, status, data_count, metrics, error_reason, model_id, dataset_id,
         warnings}`` (``status`` as last seen when not waiting).
 
     Waiting is controlled by the arguments of :class:`~airflow_provider_xtreme1.operators._base.
     Xtreme1JobOperator` (``wait_for_completion``, ``poll_interval``, ``timeout``, ``stall_timeout``,
-    ``deferrable``).
+    ``fail_on_warnings``, ``deferrable``); ``fail_on_warnings`` fails a run that ends
+    ``SUCCESS_WITH_ERROR``.
     """
 
     kind = JobKind.MODEL_RUN
@@ -113,10 +113,8 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         exclude_model_data: bool = False,
         split_type: str | None = None,
         annotation_status: str | None = None,
-        fail_on_partial: bool = False,
         **kwargs: Any,
     ):
-        kwargs["fail_on_warnings"] = fail_on_partial or kwargs.get("fail_on_warnings", False)
         super().__init__(**kwargs)
         self.dataset_id = dataset_id
         self.model = model

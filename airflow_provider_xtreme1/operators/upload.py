@@ -340,12 +340,13 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
     The serial is pushed to XCom (``serial_numbers``) before waiting. On a task retry the operator
     re-attaches to the import the earlier try started instead of importing twice.
 
-    With ``source="URL"`` the server downloads ``file_url`` itself — any URL it can reach, e.g. a
+    With ``import_mode="URL"`` the server downloads ``file_url`` itself — any URL it can reach, e.g. a
     presigned URL of your data lake — with no copy through Airflow.
 
     :param dataset_id: the target dataset.
     :param file_url: the ``access_url`` of the uploaded archive, or any URL the server can GET.
-    :param source: ``LOCAL`` (uploaded through the presigned URL) or ``URL``.
+    :param import_mode: how the server gets the archive (its ``source`` field): ``LOCAL`` (uploaded
+        through the presigned URL) or ``URL`` (any URL the server can reach). (templated)
     :param result_type: import ``result/`` files as ``GROUND_TRUTH`` or ``MODEL_RUN`` annotations;
         without it the server ignores ``result/``.
     :param model_id: the model the results belong to (required with ``MODEL_RUN``).
@@ -357,7 +358,8 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
         archive in between.
     :param expected_size: the same check with a size in bytes given directly.
     :param expected_etag: the same check with an ETag given directly.
-    :param verify: check TLS certificates of the storage endpoint when looking up the object.
+    :param verify: check TLS certificates of the storage endpoint when looking up the object: ``True``,
+        ``False`` or a CA-bundle path (default: the connection's ``verify`` / ``ca_bundle``).
     :param reconcile_source: a local folder, ``.zip`` or ``.tar`` holding what was uploaded; after the
         import the dataset is compared with it (see below). Without it the import is not reconciled
         (the log says so). (templated)
@@ -388,7 +390,7 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
     template_fields: Sequence[str] = (
         "dataset_id",
         "file_url",
-        "source",
+        "import_mode",
         "result_type",
         "model_id",
         "data_format",
@@ -404,14 +406,14 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
         *,
         dataset_id: int | str,
         file_url: str,
-        source: str = "LOCAL",
+        import_mode: str = "LOCAL",
         result_type: str | None = None,
         model_id: int | str | None = None,
         data_format: str | None = None,
         expected_object: Any = None,
         expected_size: int | str | None = None,
         expected_etag: str | None = None,
-        verify: bool | str = True,
+        verify: bool | str | None = None,
         reconcile_source: str | os.PathLike | None = None,
         on_mismatch: str = "fail",
         reconcile_examples: int = 5,
@@ -424,7 +426,7 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
         self.verify = verify
         self.dataset_id = dataset_id
         self.file_url = file_url
-        self.source = source
+        self.import_mode = import_mode
         self.result_type = result_type
         self.model_id = model_id
         self.data_format = data_format
@@ -445,9 +447,9 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
 
     def import_arguments(self) -> dict[str, Any]:
         """Check the import options before anything reaches the server."""
-        source = str(self.source).upper()
+        source = str(self.import_mode).upper()
         if source not in IMPORT_SOURCES:
-            raise ValueError(f"source must be one of {IMPORT_SOURCES}, got {self.source!r}.")
+            raise ValueError(f"import_mode must be one of {IMPORT_SOURCES}, got {self.import_mode!r}.")
         result_type = str(self.result_type).upper() if self.result_type else None
         if result_type and result_type not in RESULT_TYPES:
             raise ValueError(f"result_type must be one of {RESULT_TYPES} or None, got {self.result_type!r}.")
@@ -587,7 +589,7 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         allow_unread_files: bool | str = False,
         **kwargs: Any,
     ):
-        super().__init__(dataset_id=dataset_id, file_url="", source="LOCAL", verify=verify, **kwargs)
+        super().__init__(dataset_id=dataset_id, file_url="", import_mode="LOCAL", verify=verify, **kwargs)
         self.allow_unread_files = allow_unread_files
         self.upload_source = source
         self.file_name = file_name

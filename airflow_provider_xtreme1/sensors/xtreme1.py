@@ -11,7 +11,12 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_xtreme1.exceptions import Xtreme1TransportError
 from airflow_provider_xtreme1.operators._arguments import as_list
-from airflow_provider_xtreme1.operators._base import default_deferrable
+from airflow_provider_xtreme1.operators._base import (
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TIMEOUT,
+    default_deferrable,
+    stall_timeout_of,
+)
 from airflow_provider_xtreme1.operators._results import job_summary
 from airflow_provider_xtreme1.statuses import JobKind, JobWatch, validate_event
 
@@ -31,7 +36,11 @@ class Xtreme1JobSensor(BaseSensorOperator):
     :param ids: the job ids (serial numbers or run ids).
     :param dataset_id: the dataset of the jobs (needed for model runs).
     :param xtreme1_conn_id: the Xtreme1 connection.
-    :param stall_timeout: seconds without progress after which a job counts as stalled (``None``: off).
+    :param stall_timeout: seconds without progress after which a job counts as stalled (default 1 h, as
+        for the operators; ``0`` turns it off).
+
+    ``poke_interval`` defaults to 10 s and ``timeout`` to 24 h, as the operators' ``poll_interval`` and
+    ``timeout`` do.
     :param fail_on_warnings: fail when a job succeeds with warnings.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
     :return: the final state of each job, in the order of ``ids``, in the snake_case shape the operators
@@ -53,11 +62,13 @@ class Xtreme1JobSensor(BaseSensorOperator):
         deferrable: bool | None = None,
         **kwargs: Any,
     ):
+        kwargs.setdefault("poke_interval", DEFAULT_POLL_INTERVAL)
+        kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
         super().__init__(**kwargs)
         self.ids = ids
         self.dataset_id = dataset_id
         self.xtreme1_conn_id = xtreme1_conn_id
-        self.stall_timeout = stall_timeout
+        self.stall_timeout = stall_timeout_of(stall_timeout)
         self.fail_on_warnings = fail_on_warnings
         self.deferrable = default_deferrable() if deferrable is None else deferrable
 

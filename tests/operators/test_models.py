@@ -214,10 +214,10 @@ def test_partial_success_warns(emu, lidar_dataset, model_failures):
     assert result["warnings"] and result["metrics"] is None
 
 
-def test_partial_success_fails_with_fail_on_partial(emu, lidar_dataset, model_failures):
+def test_partial_success_fails_with_fail_on_warnings(emu, lidar_dataset, model_failures):
     model_failures("partial")
     with pytest.raises(Xtreme1JobFailedError, match=r"SUCCESS_WITH_ERROR.*fail_on_warnings"):
-        run_task(run_model(lidar_dataset["id"], fail_on_partial=True))
+        run_task(run_model(lidar_dataset["id"], fail_on_warnings=True))
 
 
 def test_failure_reports_the_error_reason(emu, lidar_dataset, model_failures):

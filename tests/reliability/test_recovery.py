@@ -64,7 +64,7 @@ def context(try_number: int = 1, store: StateStore | None = None, xcom: dict | N
 
 def fast(operator: Any, timeout: float | None = None) -> Any:
     """The operator, with a hook that retries like ``FAST`` (the operator's own code does the rest)."""
-    operator.hook = Xtreme1Hook(operator.xtreme1_conn_id, retry_policy=FAST, timeout=timeout)
+    operator.hook = Xtreme1Hook(operator.xtreme1_conn_id, retry_policy=FAST, request_timeout=timeout)
     return operator
 
 
