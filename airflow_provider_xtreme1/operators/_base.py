@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import cached_property
@@ -13,6 +14,7 @@ from airflow.sdk import BaseOperator, conf
 from airflow_provider_xtreme1._api import parse_id
 from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1Error, Xtreme1TransportError
 from airflow_provider_xtreme1.links import DATASET_URL_XCOM_KEY, Xtreme1DatasetLink
+from airflow_provider_xtreme1.operators._arguments import render_flags
 from airflow_provider_xtreme1.statuses import RULES, JobKind, JobWatch, Outcome, validate_event
 
 if TYPE_CHECKING:
@@ -66,6 +68,10 @@ class Xtreme1BaseOperator(BaseOperator):
         from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 
         return Xtreme1Hook(self.xtreme1_conn_id)
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        super().render_template_fields(context, jinja_env)
+        render_flags(self)
 
     def push_dataset_link(self, context: Context, dataset_id: int) -> None:
         """Publish the dataset page for the "Xtreme1 dataset" extra link (and as XCom ``dataset_url``)."""
@@ -145,6 +151,13 @@ class Xtreme1JobOperator(Xtreme1BaseOperator):
         self.fail_on_warnings = fail_on_warnings
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.reattach = reattach
+        if deferrable and wait_for_completion is False:
+            warnings.warn(
+                f"{type(self).__name__} {self.task_id!r}: deferrable=True has no effect with "
+                "wait_for_completion=False (the task returns right after starting the job).",
+                UserWarning,
+                stacklevel=2,
+            )
 
     # -- what subclasses provide -------------------------------------------------------------------------
 

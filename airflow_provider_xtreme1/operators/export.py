@@ -255,6 +255,11 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         "create_start_time",
         "create_end_time",
         "unpack_to",
+        "overwrite",
+        "verify",
+        "wait_for_completion",
+        "fail_on_warnings",
+        "xtreme1_conn_id",
     )
 
     def __init__(
@@ -533,7 +538,13 @@ class Xtreme1ExportPredictionsOperator(Xtreme1BaseOperator):
     :return: ``{uri, items, objects, run_id}``.
     """
 
-    template_fields: Sequence[str] = ("dataset_id", "run_id", "destination")
+    template_fields: Sequence[str] = (
+        "dataset_id",
+        "run_id",
+        "destination",
+        "overwrite",
+        "xtreme1_conn_id",
+    )
 
     def __init__(
         self,

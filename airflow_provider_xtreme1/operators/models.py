@@ -94,6 +94,10 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         "data_count_ratio",
         "split_type",
         "annotation_status",
+        "exclude_model_data",
+        "wait_for_completion",
+        "fail_on_warnings",
+        "xtreme1_conn_id",
     )
     #: Runs listed before starting: the new run is the newest one not among them.
     runs_page_size = 50

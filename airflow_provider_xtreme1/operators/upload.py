@@ -191,7 +191,11 @@ class Xtreme1GetUploadUrlOperator(Xtreme1BaseOperator):
         URLs are also pushed under their own XCom keys (``task.output["presigned_url"]``).
     """
 
-    template_fields: Sequence[str] = ("dataset_id", "file_name")
+    template_fields: Sequence[str] = (
+        "dataset_id",
+        "file_name",
+        "xtreme1_conn_id",
+    )
 
     def __init__(self, *, dataset_id: int | str, file_name: str, **kwargs: Any):
         super().__init__(**kwargs)
@@ -243,6 +247,9 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
         "dataset_type",
         "dataset_id",
         "allow_unread_files",
+        "verify",
+        "checksum",
+        "xtreme1_conn_id",
     )
 
     def __init__(
@@ -399,6 +406,10 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
         "expected_etag",
         "reconcile_source",
         "on_mismatch",
+        "verify",
+        "wait_for_completion",
+        "fail_on_warnings",
+        "xtreme1_conn_id",
     )
 
     def __init__(
@@ -573,6 +584,15 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         "allow_unread_files",
         "reconcile_source",
         "on_mismatch",
+        "data_format",
+        "expected_object",
+        "expected_size",
+        "expected_etag",
+        "verify",
+        "checksum",
+        "wait_for_completion",
+        "fail_on_warnings",
+        "xtreme1_conn_id",
     )
 
     def __init__(

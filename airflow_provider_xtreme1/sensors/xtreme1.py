@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_xtreme1.exceptions import Xtreme1TransportError
-from airflow_provider_xtreme1.operators._arguments import as_list
+from airflow_provider_xtreme1.operators._arguments import as_list, render_flags
 from airflow_provider_xtreme1.operators._base import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_TIMEOUT,
@@ -49,7 +50,7 @@ class Xtreme1JobSensor(BaseSensorOperator):
     """
 
     kind: ClassVar[JobKind]
-    template_fields: Sequence[str] = ("ids", "dataset_id")
+    template_fields: Sequence[str] = ("ids", "dataset_id", "fail_on_warnings", "xtreme1_conn_id")
 
     def __init__(
         self,
@@ -71,6 +72,17 @@ class Xtreme1JobSensor(BaseSensorOperator):
         self.stall_timeout = stall_timeout_of(stall_timeout)
         self.fail_on_warnings = fail_on_warnings
         self.deferrable = default_deferrable() if deferrable is None else deferrable
+        if deferrable and self.mode == "reschedule":
+            warnings.warn(
+                f"{type(self).__name__} {self.task_id!r}: deferrable=True replaces mode='reschedule' "
+                "(the sensor waits in the triggerer; mode has no effect).",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        super().render_template_fields(context, jinja_env)
+        render_flags(self)
 
     @cached_property
     def hook(self) -> Xtreme1Hook:
@@ -147,7 +159,6 @@ class Xtreme1ImportSensor(Xtreme1JobSensor):
     """
 
     kind = JobKind.IMPORT
-    template_fields: Sequence[str] = ("ids",)
 
     def __init__(self, *, serial_numbers: str | Sequence[str], **kwargs: Any):
         super().__init__(ids=serial_numbers, **kwargs)
@@ -163,7 +174,6 @@ class Xtreme1ExportSensor(Xtreme1JobSensor):
     """
 
     kind = JobKind.EXPORT
-    template_fields: Sequence[str] = ("ids",)
 
     def __init__(self, *, serial_numbers: str | Sequence[str], **kwargs: Any):
         super().__init__(ids=serial_numbers, **kwargs)
