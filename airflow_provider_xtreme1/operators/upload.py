@@ -340,7 +340,108 @@ def expected_dataset_type(
     return actual
 
 
-class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
+class _ImportJob(ReconcilingImport, Xtreme1JobOperator):
+    """The import steps both import operators compose: check the options, remember the dataset's
+    watermark, start the import at most once, wait, reconcile and shape the result.
+
+    Subclasses implement :meth:`start_job` (getting the archive to a URL the server can GET) and call
+    :meth:`start_import` with that URL.
+    """
+
+    kind = JobKind.IMPORT
+    ids_xcom_key = "serial_numbers"
+
+    def __init__(
+        self,
+        *,
+        dataset_id: int | str,
+        result_type: str | None = None,
+        model_id: int | str | None = None,
+        data_format: str | None = None,
+        verify: bool | str | None = None,
+        reconcile_source: str | os.PathLike | None = None,
+        on_mismatch: str = "fail",
+        reconcile_examples: int = 5,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.dataset_id = dataset_id
+        self.result_type = result_type
+        self.model_id = model_id
+        self.data_format = data_format
+        self.verify = verify
+        self.reconcile_source = reconcile_source
+        self.on_mismatch = on_mismatch
+        self.reconcile_examples = reconcile_examples
+
+    def import_arguments(self, import_mode: str = "LOCAL") -> dict[str, Any]:
+        """Check the import options before anything reaches the server."""
+        source = str(import_mode).upper()
+        if source not in IMPORT_SOURCES:
+            raise ValueError(f"import_mode must be one of {IMPORT_SOURCES}, got {import_mode!r}.")
+        result_type = str(self.result_type).upper() if self.result_type else None
+        if result_type and result_type not in RESULT_TYPES:
+            raise ValueError(f"result_type must be one of {RESULT_TYPES} or None, got {self.result_type!r}.")
+        model_id = None if self.model_id in (None, "") else as_id(self.model_id, "model_id")
+        if result_type == "MODEL_RUN" and model_id is None:
+            # The server would accept the import and then never finish it.
+            raise ValueError("result_type='MODEL_RUN' needs model_id: the results belong to a model.")
+        data_format = str(self.data_format).upper() if self.data_format else None
+        if data_format not in (None, "XTREME1"):
+            raise ValueError(
+                f"data_format {self.data_format!r} is not supported for imports: the server's COCO import "
+                "fails (it calls its converter with a mode the converter does not have). Use XTREME1."
+            )
+        if str(self.on_mismatch).lower() not in ON_MISMATCH:
+            raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, got {self.on_mismatch!r}.")
+        return {
+            "source": source,
+            "result_type": result_type,
+            "model_id": model_id,
+            "data_format": data_format,
+        }
+
+    def start_import(
+        self, context: Context, dataset_id: int, file_url: str, arguments: dict[str, Any]
+    ) -> list[str]:
+        """Note the watermark (when reconciling) and send the import request, at most once."""
+        if self.wait_for_completion and self.sent_archive()[0] is not None:
+            self._note_watermark(context, dataset_id)
+        archive = Path(urlsplit(file_url).path).name or "the archive"
+        serial = self.start_once(
+            context,
+            lambda: self.hook.start_import(dataset_id, file_url, **arguments),
+            what=f"An import of {archive} into Xtreme1 dataset {dataset_id}",
+            check=f"See whether its data arrived in the dataset ({self.dataset_link}); parsing takes time.",
+        )
+        self.log.info("Xtreme1 import started: serial number %s, dataset %s.", serial, dataset_id)
+        return [serial]
+
+    def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
+        record = (event or {}).get("records", [{}])[0] if event and event.get("records") else {}
+        if event is not None:
+            self.log.info(
+                "Xtreme1 import %s: imported %s of %s items (%d warnings).",
+                ids[0],
+                record.get("parsedDataNum") or 0,
+                record.get("totalDataNum") or 0,
+                len(event.get("warnings") or []),
+            )
+        result = {
+            "serial_number": ids[0],
+            "dataset_id": as_id(self.dataset_id, "dataset_id"),
+            "status": record.get("status"),
+            "total_data_num": record.get("totalDataNum"),
+            "parsed_data_num": record.get("parsedDataNum"),
+            "total_file_size": record.get("totalFileSize"),
+            "warnings": list((event or {}).get("warnings", [])),
+        }
+        if record.get("status") == "PARSE_COMPLETED":
+            result["reconciliation"] = self.reconcile(context, ids[0], record)
+        return result
+
+
+class Xtreme1ImportDatasetOperator(_ImportJob):
     """Import an uploaded archive into a dataset (step 3) and wait until the server has parsed it.
 
     The server answers with a serial number at once; the download and parsing run in the background.
@@ -392,8 +493,6 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
     ``fail_on_warnings``, ``deferrable``).
     """
 
-    kind = JobKind.IMPORT
-    ids_xcom_key = "serial_numbers"
     template_fields: Sequence[str] = (
         "dataset_id",
         "file_url",
@@ -418,32 +517,17 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
         dataset_id: int | str,
         file_url: str,
         import_mode: str = "LOCAL",
-        result_type: str | None = None,
-        model_id: int | str | None = None,
-        data_format: str | None = None,
         expected_object: Any = None,
         expected_size: int | str | None = None,
         expected_etag: str | None = None,
-        verify: bool | str | None = None,
-        reconcile_source: str | os.PathLike | None = None,
-        on_mismatch: str = "fail",
-        reconcile_examples: int = 5,
         **kwargs: Any,
     ):
-        super().__init__(**kwargs)
+        super().__init__(dataset_id=dataset_id, **kwargs)
+        self.file_url = file_url
+        self.import_mode = import_mode
         self.expected_object = expected_object
         self.expected_size = expected_size
         self.expected_etag = expected_etag
-        self.verify = verify
-        self.dataset_id = dataset_id
-        self.file_url = file_url
-        self.import_mode = import_mode
-        self.result_type = result_type
-        self.model_id = model_id
-        self.data_format = data_format
-        self.reconcile_source = reconcile_source
-        self.on_mismatch = on_mismatch
-        self.reconcile_examples = reconcile_examples
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         super().render_template_fields(context, jinja_env)
@@ -456,36 +540,9 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
         if isinstance(self.expected_object, Mapping):
             self.expected_object = {k: self.expected_object.get(k) for k in ("bytes", "etag", "md5")}
 
-    def import_arguments(self) -> dict[str, Any]:
-        """Check the import options before anything reaches the server."""
-        source = str(self.import_mode).upper()
-        if source not in IMPORT_SOURCES:
-            raise ValueError(f"import_mode must be one of {IMPORT_SOURCES}, got {self.import_mode!r}.")
-        result_type = str(self.result_type).upper() if self.result_type else None
-        if result_type and result_type not in RESULT_TYPES:
-            raise ValueError(f"result_type must be one of {RESULT_TYPES} or None, got {self.result_type!r}.")
-        model_id = None if self.model_id in (None, "") else as_id(self.model_id, "model_id")
-        if result_type == "MODEL_RUN" and model_id is None:
-            # The server would accept the import and then never finish it.
-            raise ValueError("result_type='MODEL_RUN' needs model_id: the results belong to a model.")
-        data_format = str(self.data_format).upper() if self.data_format else None
-        if data_format not in (None, "XTREME1"):
-            raise ValueError(
-                f"data_format {self.data_format!r} is not supported for imports: the server's COCO import "
-                "fails (it calls its converter with a mode the converter does not have). Use XTREME1."
-            )
-        if str(self.on_mismatch).lower() not in ON_MISMATCH:
-            raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, got {self.on_mismatch!r}.")
-        return {
-            "source": source,
-            "result_type": result_type,
-            "model_id": model_id,
-            "data_format": data_format,
-        }
-
     def start_job(self, context: Context) -> list[str]:
         dataset_id = as_id(self.dataset_id, "dataset_id")
-        arguments = self.import_arguments()
+        arguments = self.import_arguments(self.import_mode)
         if not str(self.file_url).startswith(("http://", "https://")):
             raise ValueError(
                 f"file_url must be an http(s) URL the Xtreme1 server can GET, got {self.file_url!r}."
@@ -503,40 +560,7 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
                 verify=storage_verify(self.verify, self.hook),
                 log=self.log,
             )
-        if self.wait_for_completion and self.sent_archive()[0] is not None:
-            self._note_watermark(context, dataset_id)
-        archive = Path(urlsplit(self.file_url).path).name or "the archive"
-        serial = self.start_once(
-            context,
-            lambda: self.hook.start_import(dataset_id, self.file_url, **arguments),
-            what=f"An import of {archive} into Xtreme1 dataset {dataset_id}",
-            check=f"See whether its data arrived in the dataset ({self.dataset_link}); parsing takes time.",
-        )
-        self.log.info("Xtreme1 import started: serial number %s, dataset %s.", serial, dataset_id)
-        return [serial]
-
-    def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
-        record = (event or {}).get("records", [{}])[0] if event and event.get("records") else {}
-        if event is not None:
-            self.log.info(
-                "Xtreme1 import %s: imported %s of %s items (%d warnings).",
-                ids[0],
-                record.get("parsedDataNum") or 0,
-                record.get("totalDataNum") or 0,
-                len(event.get("warnings") or []),
-            )
-        result = {
-            "serial_number": ids[0],
-            "dataset_id": as_id(self.dataset_id, "dataset_id"),
-            "status": record.get("status"),
-            "total_data_num": record.get("totalDataNum"),
-            "parsed_data_num": record.get("parsedDataNum"),
-            "total_file_size": record.get("totalFileSize"),
-            "warnings": list((event or {}).get("warnings", [])),
-        }
-        if record.get("status") == "PARSE_COMPLETED":
-            result["reconciliation"] = self.reconcile(context, ids[0], record)
-        return result
+        return self.start_import(context, dataset_id, self.file_url, arguments)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the imported archive in, the Xtreme1 dataset out."""
@@ -546,7 +570,7 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
         )
 
 
-class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator):
+class Xtreme1UploadDatasetOperator(_UploadOptions, _ImportJob):
     """Upload and import in ONE task: (pack) → presigned URL → PUT → import → wait.
 
     For executors whose workers share no disk (Kubernetes, Celery on several hosts): a dataset folder
@@ -568,8 +592,10 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         before anything is sent. With ``result_type`` set, problems in ``result/`` files are errors too;
         without it the server ignores ``result/``, so ``result/`` files count as not read.
 
-    The import and wait arguments are those of :class:`Xtreme1ImportDatasetOperator` (except
-    ``file_url`` and ``source``, which this task fills in itself). The import is reconciled with a
+    The import and wait arguments are those of :class:`Xtreme1ImportDatasetOperator` (``result_type``,
+    ``model_id``, ``data_format``, ``reconcile_source``, ``on_mismatch``, ``wait_for_completion``, ...);
+    the archive's URL is the one this task PUT to, so ``file_url``, ``import_mode`` and the
+    ``expected_*`` checks do not apply (the PUT itself compares size and MD5). The import is reconciled with a
     local ``source`` itself; an object-storage source is not read a second time, so it is not
     reconciled unless ``reconcile_source`` names a local copy.
     """
@@ -585,9 +611,6 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         "reconcile_source",
         "on_mismatch",
         "data_format",
-        "expected_object",
-        "expected_size",
-        "expected_etag",
         "verify",
         "checksum",
         "wait_for_completion",
@@ -609,7 +632,7 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         allow_unread_files: bool | str = False,
         **kwargs: Any,
     ):
-        super().__init__(dataset_id=dataset_id, file_url="", import_mode="LOCAL", verify=verify, **kwargs)
+        super().__init__(dataset_id=dataset_id, verify=verify, **kwargs)
         self.allow_unread_files = allow_unread_files
         self.upload_source = source
         self.file_name = file_name
@@ -619,15 +642,9 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         self.progress_interval = progress_interval
         self.checksum = checksum
 
-    def sent_archive(self) -> tuple[Path | None, str]:
-        """Reconcile with ``reconcile_source`` if given, else with the local folder or archive uploaded."""
-        if self.reconcile_source in (None, ""):
-            self.reconcile_source = self.upload_source
-            try:
-                return super().sent_archive()
-            finally:
-                self.reconcile_source = None
-        return super().sent_archive()
+    def archive_to_reconcile(self) -> Any:
+        """``reconcile_source`` if given, else the folder or archive this task uploaded."""
+        return self.upload_source if self.reconcile_source in (None, "") else self.reconcile_source
 
     def start_job(self, context: Context) -> list[str]:
         from airflow_provider_xtreme1.transfer import resolve_location
@@ -656,8 +673,9 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
             log=self.log,
             **options,
         )
-        self.file_url = put["access_url"]
-        return super().start_job(context)
+        self.push_dataset_link(context, dataset_id)
+        self.check_sent_archive()
+        return self.start_import(context, dataset_id, put["access_url"], arguments)
 
     def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
         result = super().job_result(context, ids, event)

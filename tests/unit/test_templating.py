@@ -61,8 +61,6 @@ NOT_TEMPLATED = {
 #: Arguments stored under another attribute name.
 ATTRIBUTE = {"serial_numbers": "ids", "run_ids": "ids"}
 UPLOAD_ATTRIBUTE = {"source": "upload_source"}
-#: Import arguments the upload task fills in itself.
-FILLED_BY_UPLOAD = {"file_url", "import_mode"}
 
 
 def user_arguments(cls: type) -> set[str]:
@@ -76,8 +74,6 @@ def user_arguments(cls: type) -> set[str]:
 @pytest.mark.parametrize("cls", TASKS, ids=[c.__name__ for c in TASKS])
 def test_every_user_argument_is_templated(cls):
     arguments = user_arguments(cls) - NOT_TEMPLATED
-    if cls is Xtreme1UploadDatasetOperator:
-        arguments -= FILLED_BY_UPLOAD
     aliases = {**ATTRIBUTE, **(UPLOAD_ATTRIBUTE if cls is Xtreme1UploadDatasetOperator else {})}
     expected = {aliases.get(name, name) for name in arguments}
     assert expected - set(cls.template_fields) == set()
