@@ -29,7 +29,7 @@ from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
 from airflow_provider_xtreme1.operators.upload import Xtreme1ImportDatasetOperator, Xtreme1PutArchiveOperator
-from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1ExportTrigger, Xtreme1JobTrigger
+from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
 
 LIDAR_MODEL = 1
 
@@ -398,7 +398,7 @@ def test_export_of_nothing_stalls_in_the_trigger(emu, lidar, fast_retries):
     to start one (tests/operators), and a trigger waiting on one fails on stall_timeout."""
     with Xtreme1Hook() as hook:
         serial = hook.start_export(lidar["id"], ids=[987654321])
-    trigger = Xtreme1ExportTrigger("xtreme1_default", [serial], poll_interval=0.05, stall_timeout=0.4)
+    trigger = Xtreme1JobTrigger("xtreme1_default", "export", [serial], poll_interval=0.05, stall_timeout=0.4)
     (event,) = asyncio.run(collect(trigger))
     assert event.payload["outcome"] == "stalled" and "stalled at GENERATING" in event.payload["message"]
 
