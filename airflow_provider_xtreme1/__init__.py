@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "Xtreme1ModelRunSensor": "airflow_provider_xtreme1.sensors.xtreme1",
     "Xtreme1JobTrigger": "airflow_provider_xtreme1.triggers.xtreme1",
     "Xtreme1DatasetLink": "airflow_provider_xtreme1.links",
+    "Xtreme1ModelRunsLink": "airflow_provider_xtreme1.links",
 }
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "Xtreme1ImportSensor",
     "Xtreme1JobTrigger",
     "Xtreme1ModelRunSensor",
+    "Xtreme1ModelRunsLink",
     "Xtreme1PackDatasetOperator",
     "Xtreme1PutArchiveOperator",
     "Xtreme1RunModelOperator",
@@ -57,7 +59,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1AsyncHook, Xtreme1Hook
-    from airflow_provider_xtreme1.links import Xtreme1DatasetLink
+    from airflow_provider_xtreme1.links import Xtreme1DatasetLink, Xtreme1ModelRunsLink
     from airflow_provider_xtreme1.operators.convert import Xtreme1ConvertExportOperator
     from airflow_provider_xtreme1.operators.datasets import (
         Xtreme1EnsureDatasetOperator,

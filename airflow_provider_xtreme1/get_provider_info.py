@@ -43,7 +43,10 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {"integration-name": "Xtreme1", "python-modules": ["airflow_provider_xtreme1.triggers.xtreme1"]}
         ],
-        "extra-links": ["airflow_provider_xtreme1.links.Xtreme1DatasetLink"],
+        "extra-links": [
+            "airflow_provider_xtreme1.links.Xtreme1DatasetLink",
+            "airflow_provider_xtreme1.links.Xtreme1ModelRunsLink",
+        ],
         "connection-types": [
             {
                 "connection-type": "xtreme1",

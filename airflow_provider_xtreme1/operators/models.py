@@ -14,6 +14,7 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1TransportError,
 )
 from airflow_provider_xtreme1.lineage import operator_lineage, xtreme1_dataset
+from airflow_provider_xtreme1.links import Xtreme1DatasetLink, Xtreme1ModelRunsLink, model_runs_url
 from airflow_provider_xtreme1.operators._arguments import as_id, as_list
 from airflow_provider_xtreme1.operators._base import Xtreme1JobOperator
 from airflow_provider_xtreme1.operators._results import job_summary
@@ -84,6 +85,7 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
     """
 
     kind = JobKind.MODEL_RUN
+    operator_extra_links = (Xtreme1DatasetLink(), Xtreme1ModelRunsLink())
     ids_xcom_key = "run_ids"
     template_fields: Sequence[str] = (
         "dataset_id",
@@ -130,6 +132,8 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         self.split_type = split_type
         self.annotation_status = annotation_status
         self._model_id: int | None = None
+        #: The model's Runs page this task run published (read by the "Xtreme1 model runs" extra link).
+        self.model_runs_link: str | None = None
 
     def job_dataset_id(self) -> int:
         return as_id(self.dataset_id, "dataset_id")
@@ -243,6 +247,7 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         model = self.resolve_model(str(dataset.get("type")))
         model_id = int(model["id"])
         self._model_id = model_id
+        self.model_runs_link = model_runs_url(self.hook.settings.web_url, model_id)
         classes = self.resolve_classes(model)
         count = self.hook.count_model_run_data(dataset_id, model_id, **arguments)
         if count < 1:
@@ -338,6 +343,8 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         summary = job_summary(self.kind, records.get(run_id) or {"id": run_id})
         if summary["model_id"] is None:
             summary["model_id"] = self._model_id
+        if summary["model_id"] is not None:  # also after a deferral, in a new process
+            self.model_runs_link = model_runs_url(self.hook.settings.web_url, summary["model_id"])
         return {
             **summary,
             "dataset_id": dataset_id,

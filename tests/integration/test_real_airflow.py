@@ -157,9 +157,12 @@ def test_extra_link_through_the_api(local, e2e):
         if task_id == "ensure_dataset" or not e2e["xcoms"][task_id].get("dataset_url"):
             continue
         path = f"/api/v2/dags/{DAG_ID}/dagRuns/{e2e['run_id']}/taskInstances/{task_id}/links"
-        assert local.airflow.request("GET", path)["extra_links"] == {
-            "Xtreme1 dataset": dataset_page(local, e2e)
-        }
+        expected = {"Xtreme1 dataset": dataset_page(local, e2e)}
+        model_id = e2e["xcoms"][task_id].get("model_id")
+        if task_id == "run_model" and model_id is not None:
+            web = dataset_page(local, e2e).split("/#/", 1)[0]
+            expected["Xtreme1 model runs"] = f"{web}/#/models/detail?id={model_id}&tabId=RUNS"
+        assert local.airflow.request("GET", path)["extra_links"] == expected
 
 
 # -- the Airflow web UI, in a real browser ------------------------------------------------------------------

@@ -80,6 +80,9 @@ def test_prelabel_dag(emu, dagbag, lidar_dataset, tmp_path, deferrable):
     assert xcom(run, "run_model", key="run_ids") == [str(model_run["run_id"])]
     start = request_paths(emu, "POST", "/model/modelRun")
     assert len(start) == 1
+    # the model's Runs tab (the web app has no page of one run), also after a deferral
+    runs_page = f"{emu.url}/#/models/detail?id={model_run['model_id']}&tabId=RUNS"
+    assert xcom(run, "run_model", key="_link_Xtreme1ModelRunsLink") == runs_page
 
     export = xcom(run, "export")
     assert source_names(export["uri"]) == {"Ground Truth", model_run["run_no"]}
