@@ -112,6 +112,18 @@ class Xtreme1JobOperator(Xtreme1BaseOperator):
 
     Subclasses set ``kind`` and ``ids_xcom_key`` and implement :meth:`start_job` and :meth:`job_result`.
 
+    **Why not** ``airflow.sdk.bases.resumablejobmixin.ResumableJobMixin`` (Airflow 3.3): this class keeps
+    the same durable contract — the job ids go to ``task_state_store`` before waiting and a retry
+    re-attaches to a job still running or already succeeded — but the mixin does not fit as it stands:
+    it judges one raw status string per job, where these tasks judge all their records together
+    (progress, stall, warnings: :class:`~airflow_provider_xtreme1.statuses.JobWatch`); on reconnect it
+    returns what ``poll_until_complete`` returns but on a fresh run what ``get_job_result`` returns,
+    while the deferrable path here leaves ``execute`` in between and ends in ``execute_complete``; it
+    is for the synchronous path only (its docstring says so), and this class defers; and its known gap —
+    the worker dies between submitting and persisting the id, and the retry submits again — is the
+    lost answer :meth:`start_once` turns into a failure, since Xtreme1 cannot list imports or exports to
+    find an orphan. Without a ``task_state_store`` this class also falls back to the ids in XCom.
+
     :param wait_for_completion: wait until the job ends (default). Otherwise return right after starting.
     :param poll_interval: seconds between status checks (default 10).
     :param timeout: seconds to wait for the job before failing (default 24 h; the job itself keeps running
