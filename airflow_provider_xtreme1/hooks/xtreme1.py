@@ -92,20 +92,20 @@ class _Xtreme1HookBase(BaseHook):
         self,
         xtreme1_conn_id: str = default_conn_name,
         *,
-        timeout: float | None = None,
+        request_timeout: float | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
         super().__init__()
-        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if request_timeout is not None and (isinstance(request_timeout, bool) or not request_timeout > 0):
+            raise ValueError(f"request_timeout must be a positive number of seconds, got {request_timeout!r}")
         self.xtreme1_conn_id = xtreme1_conn_id
-        self.timeout = timeout
+        self.request_timeout = request_timeout
         self.retry_policy = retry_policy or RetryPolicy()
         # Filled once, by the sync lookup (Xtreme1Hook) or the async one (Xtreme1AsyncHook).
         self._settings: ConnectionSettings | None = None
 
     def _load_settings(self, conn: Any) -> ConnectionSettings:
-        self._settings = ConnectionSettings.from_connection(conn, timeout=self.timeout)
+        self._settings = ConnectionSettings.from_connection(conn, request_timeout=self.request_timeout)
         try:
             from airflow.sdk.log import mask_secret
 
@@ -139,7 +139,7 @@ class Xtreme1Hook(_Xtreme1HookBase):
 
     The connection (type ``xtreme1``) holds the Xtreme1 URL in *Host* (``http://x1:8190``, or a host
     name with *Schema* and *Port*; ``/api`` is appended) and an API token in *Password*. Extras:
-    ``verify`` (default true, or a CA bundle path), ``ca_bundle``, ``timeout`` (read timeout, default
+    ``verify`` (default true, or a CA bundle path), ``ca_bundle``, ``request_timeout`` (read timeout, default
     60 s; connecting may take 10 s) and ``web_url`` (for links, if the web app lives elsewhere).
 
     Every answer is checked by its envelope ``code``, not its HTTP status: Xtreme1 reports most errors
@@ -159,7 +159,7 @@ class Xtreme1Hook(_Xtreme1HookBase):
     retries with backoff (plus ``Retry-After``, which ``HttpHook`` ignores).
 
     :param xtreme1_conn_id: the Airflow connection id.
-    :param timeout: read timeout in seconds for API calls; overrides the ``timeout`` extra.
+    :param request_timeout: read timeout in seconds for API calls; overrides the ``request_timeout`` extra.
     :param retry_policy: when to retry failed requests
         (default: :class:`~airflow_provider_xtreme1._responses.RetryPolicy` ``()``).
     """
@@ -168,10 +168,10 @@ class Xtreme1Hook(_Xtreme1HookBase):
         self,
         xtreme1_conn_id: str = _Xtreme1HookBase.default_conn_name,
         *,
-        timeout: float | None = None,
+        request_timeout: float | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        super().__init__(xtreme1_conn_id, timeout=timeout, retry_policy=retry_policy)
+        super().__init__(xtreme1_conn_id, request_timeout=request_timeout, retry_policy=retry_policy)
         self._session: requests.Session | None = None
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -554,10 +554,10 @@ class Xtreme1AsyncHook(_Xtreme1HookBase):
         self,
         xtreme1_conn_id: str = _Xtreme1HookBase.default_conn_name,
         *,
-        timeout: float | None = None,
+        request_timeout: float | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        super().__init__(xtreme1_conn_id, timeout=timeout, retry_policy=retry_policy)
+        super().__init__(xtreme1_conn_id, request_timeout=request_timeout, retry_policy=retry_policy)
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 

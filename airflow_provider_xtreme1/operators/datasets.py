@@ -31,7 +31,12 @@ class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
     :return: the dataset id.
     """
 
-    template_fields: Sequence[str] = ("name", "dataset_type", "description")
+    template_fields: Sequence[str] = (
+        "name",
+        "dataset_type",
+        "description",
+        "xtreme1_conn_id",
+    )
     returns_dict = False
 
     def __init__(self, *, name: str, dataset_type: str, description: str | None = None, **kwargs: Any):
@@ -129,7 +134,15 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
     :return: ``{path, items, scenes, files, bytes, warnings}``.
     """
 
-    template_fields: Sequence[str] = ("source_folder", "dataset_type", "output_path", "allow_unread_files")
+    template_fields: Sequence[str] = (
+        "source_folder",
+        "dataset_type",
+        "output_path",
+        "allow_unread_files",
+        "overwrite",
+        "with_results",
+        "xtreme1_conn_id",
+    )
 
     def __init__(
         self,

@@ -103,10 +103,12 @@ def test_settings_tls_verification(extra, verify):
         ({"timeout": "7.5"}, None, 7.5),
         ({"timeout": None}, None, 60.0),
         ({"timeout": 5}, 2.5, 2.5),  # the hook argument wins
+        ({"request_timeout": 4}, None, 4.0),
+        ({"request_timeout": 4, "timeout": 9}, None, 4.0),  # the older extra name only as a fallback
     ],
 )
 def test_settings_timeouts(extra, hook_timeout, read_timeout):
-    settings = ConnectionSettings.from_connection(conn(**extra), timeout=hook_timeout)
+    settings = ConnectionSettings.from_connection(conn(**extra), request_timeout=hook_timeout)
     assert settings.read_timeout == read_timeout
     assert settings.connect_timeout == 10.0
 

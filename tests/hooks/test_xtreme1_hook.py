@@ -420,7 +420,7 @@ def test_gateway_timeout_not_retried_for_model_runs(x1, emu):
 
 
 def test_read_timeout_retried_for_reads_only(make_twin, emu):
-    x1 = make_twin(timeout=0.2)
+    x1 = make_twin(request_timeout=0.2)
     dataset = x1.create_dataset(unique("slow"), "IMAGE")
     path = f"/api/dataset/info/{dataset['id']}"
     emu.inject(Fault(path="^" + path + "$", kind="delay", delay=0.6))
