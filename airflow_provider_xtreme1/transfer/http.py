@@ -300,7 +300,7 @@ def _retrying(
                 f"{policy.max_retry_after:g} s waited at most)"
             )
         raise Xtreme1StorageError(
-            f"{what} failed after {attempts} attempts{why}: {exc}",
+            f"{what} failed after {attempts} attempt{'s' if attempts != 1 else ''}{why}: {exc}",
             status=exc.status,
             storage_code=exc.storage_code,
         ) from exc
