@@ -36,14 +36,12 @@ from airflow_provider_xtreme1._calls import ApiCall, RawResponse
 from airflow_provider_xtreme1._connection import ConnectionSettings
 from airflow_provider_xtreme1._responses import (
     CONNECT,
-    NO_RETRY,
     READ_TIMEOUT,
     REDIRECT_STATUSES,
     SENT,
     TLS,
-    Retrier,
-    RetryPolicy,
     handle,
+    is_retryable,
     parse_retry_after,
     redact,
     redirect_refusal,
@@ -72,6 +70,7 @@ from airflow_provider_xtreme1.records import (
     UploadRecord,
     User,
 )
+from airflow_provider_xtreme1.retries import NO_RETRY, RetryPolicy, acall_with_retries, call_with_retries
 from airflow_provider_xtreme1.statuses import JobKind
 
 T = TypeVar("T")
@@ -161,7 +160,7 @@ class Xtreme1Hook(_Xtreme1HookBase):
     :param xtreme1_conn_id: the Airflow connection id.
     :param request_timeout: read timeout in seconds for API calls; overrides the ``request_timeout`` extra.
     :param retry_policy: when to retry failed requests
-        (default: :class:`~airflow_provider_xtreme1._responses.RetryPolicy` ``()``).
+        (default: :class:`~airflow_provider_xtreme1.retries.RetryPolicy` ``()``).
     """
 
     def __init__(
@@ -248,12 +247,21 @@ class Xtreme1Hook(_Xtreme1HookBase):
         timeout: tuple[float, float] | None = None,
         policy: RetryPolicy | None = None,
     ) -> T:
-        retrier = Retrier(policy or self.retry_policy, call, self.log)
-        while True:
+
+        def attempt() -> T:
             try:
                 return handle(call, self._send(call, timeout))
             except Xtreme1Error as err:
-                time.sleep(retrier.delay_or_raise(self._scrubbed(err)))
+                self._scrubbed(err)  # in place: a server may echo the token
+                raise
+
+        return call_with_retries(
+            attempt,
+            policy=policy or self.retry_policy,
+            retryable=is_retryable,
+            what=f"Xtreme1 {call.endpoint}",
+            log=self.log,
+        )
 
     def _drive(self, flow: Generator[ApiCall[Any], Any, T]) -> T:
         try:
@@ -639,12 +647,21 @@ class Xtreme1AsyncHook(_Xtreme1HookBase):
         timeout: tuple[float, float] | None = None,
         policy: RetryPolicy | None = None,
     ) -> T:
-        retrier = Retrier(policy or self.retry_policy, call, self.log)
-        while True:
+
+        async def attempt() -> T:
             try:
                 return handle(call, await self._send(call, timeout))
             except Xtreme1Error as err:
-                await asyncio.sleep(retrier.delay_or_raise(self._scrubbed(err)))
+                self._scrubbed(err)  # in place: a server may echo the token
+                raise
+
+        return await acall_with_retries(
+            attempt,
+            policy=policy or self.retry_policy,
+            retryable=is_retryable,
+            what=f"Xtreme1 {call.endpoint}",
+            log=self.log,
+        )
 
     async def _drive(self, flow: Generator[ApiCall[Any], Any, T]) -> T:
         try:

@@ -20,7 +20,6 @@ from PIL import Image
 from xtreme1_testing import TEST_TOKEN, create_classes
 
 from airflow_provider_xtreme1 import __version__
-from airflow_provider_xtreme1._responses import RetryPolicy
 from airflow_provider_xtreme1.emulator import Fault
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ApiError,
@@ -30,6 +29,7 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1TransportError,
 )
 from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1AsyncHook, Xtreme1Hook
+from airflow_provider_xtreme1.retries import RetryPolicy
 
 FAST = RetryPolicy(backoff=0.01, max_backoff=0.05, max_elapsed=20)
 

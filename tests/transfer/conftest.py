@@ -157,6 +157,12 @@ def _make_handler(server: FaultServer):
                 return
             if action == "503":
                 self._answer(503, _s3_error("SlowDown", "Please reduce your request rate."))
+            elif action == "503wait":  # a store that asks to come back in an hour
+                self._answer(
+                    503, _s3_error("SlowDown", "Please reduce your request rate."), {"Retry-After": "3600"}
+                )
+            elif action == "500":
+                self._answer(500, _s3_error("InternalError", "We encountered an internal error."))
             elif action == "403":
                 self._answer(
                     403,

@@ -10,7 +10,7 @@ import time
 import pytest
 from xtreme1_testing import start_import
 
-from airflow_provider_xtreme1 import _responses
+from airflow_provider_xtreme1 import retries
 from airflow_provider_xtreme1.emulator import Fault
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
@@ -41,7 +41,7 @@ def fast_retries(monkeypatch):
     from airflow_provider_xtreme1.hooks import xtreme1
 
     monkeypatch.setattr(
-        xtreme1, "RetryPolicy", functools.partial(_responses.RetryPolicy, max_retries=1, backoff=0.01)
+        xtreme1, "RetryPolicy", functools.partial(retries.RetryPolicy, max_retries=1, backoff=0.01)
     )
 
 
