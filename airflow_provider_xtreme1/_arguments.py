@@ -153,3 +153,28 @@ def default_deferrable() -> bool:
     from airflow.sdk import conf
 
     return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+#: Templated flags: rendered from Jinja they arrive as text, so ``"false"`` must become ``False``.
+FLAG_FIELDS = (
+    "overwrite",
+    "with_results",
+    "checksum",
+    "exclude_model_data",
+    "wait_for_completion",
+    "fail_on_warnings",
+    "fetch_camera_configs",
+    "require_cameras",
+    "bind_classes",
+    "allow_delete",
+    "allow_delete_in_use",
+    "confirm_delete",
+    "delete_locked",
+)
+
+
+def render_flags(task: Any) -> None:
+    """After rendering, turn the task's templated flags back into bools (a bad value fails here)."""
+    for name in FLAG_FIELDS:
+        if name in task.template_fields:
+            setattr(task, name, as_bool(getattr(task, name), name))

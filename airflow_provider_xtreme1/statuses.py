@@ -382,3 +382,18 @@ def _size(n: float) -> str:
             return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} GiB"
+
+
+#: Waiting defaults the job operators and the sensors share (seconds).
+DEFAULT_POLL_INTERVAL = 10.0
+#: How long a task waits for its job before failing (the job keeps running on the server).
+DEFAULT_TIMEOUT = 24 * 3600.0
+#: How long a job may show no change of status or progress before it counts as stalled.
+DEFAULT_STALL_TIMEOUT = 3600.0
+
+
+def stall_timeout_of(value: float | None) -> float | None:
+    """``None`` is the shared default; ``0`` turns stall detection off (``None`` for :class:`JobWatch`)."""
+    if value is None:
+        return DEFAULT_STALL_TIMEOUT
+    return float(value) or None

@@ -31,9 +31,13 @@ class ReconcilingImport:
     def import_arguments(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def archive_to_reconcile(self) -> Any:
+        """What to compare the dataset with: ``reconcile_source`` (the upload task adds its own source)."""
+        return self.reconcile_source
+
     def sent_archive(self) -> tuple[Path | None, str]:
         """The local folder or archive to reconcile with, or ``None`` and why not."""
-        source = self.reconcile_source
+        source = self.archive_to_reconcile()
         if source in (None, ""):
             return None, "no local copy of the archive was given (reconcile_source)"
         if not isinstance(source, (str, os.PathLike)) or "://" in str(source):

@@ -143,11 +143,19 @@ class Xtreme1QueryDataOperator(_DataFilterArguments, Xtreme1BaseOperator):
         (templated)
     :param xcom_limit: the most items returned in XCom (default 100).
     :param overwrite: replace an existing destination.
-    :param page_size: items per request.
+    :param batch_size: items per request.
     :return: ``{count, items}`` or, above ``xcom_limit``, ``{count, uri}``.
     """
 
-    template_fields: Sequence[str] = (*_DataFilterArguments.template_fields, "destination")
+    template_fields: Sequence[str] = (
+        *_DataFilterArguments.template_fields,
+        "min_confidence",
+        "max_confidence",
+        "run_id",
+        "destination",
+        "overwrite",
+        "xtreme1_conn_id",
+    )
 
     def __init__(
         self,
@@ -165,12 +173,12 @@ class Xtreme1QueryDataOperator(_DataFilterArguments, Xtreme1BaseOperator):
         destination: Any = None,
         xcom_limit: int = 100,
         overwrite: bool = False,
-        page_size: int = 100,
+        batch_size: int = 100,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        if xcom_limit < 0 or page_size < 1:
-            raise ValueError("xcom_limit must be at least 0 and page_size at least 1")
+        if xcom_limit < 0 or batch_size < 1:
+            raise ValueError("xcom_limit must be at least 0 and batch_size at least 1")
         self.dataset_id = dataset_id
         self.annotation_status = annotation_status
         self.split_type = split_type
@@ -184,7 +192,7 @@ class Xtreme1QueryDataOperator(_DataFilterArguments, Xtreme1BaseOperator):
         self.destination = destination
         self.xcom_limit = xcom_limit
         self.overwrite = overwrite
-        self.page_size = page_size
+        self.batch_size = batch_size
         self._written: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -196,7 +204,7 @@ class Xtreme1QueryDataOperator(_DataFilterArguments, Xtreme1BaseOperator):
             if not self.overwrite:
                 refuse_existing(target, "Query destination")
         self.push_dataset_link(context, dataset_id)
-        rows = iter_data(self.hook, dataset_id, filters, self.page_size)
+        rows = iter_data(self.hook, dataset_id, filters, self.batch_size)
         first = next(rows, None)
         total = first[0] if first else 0
         if total <= self.xcom_limit:
@@ -247,7 +255,12 @@ class Xtreme1DeleteDataOperator(_DataFilterArguments, Xtreme1BaseOperator):
         deleted, or that would be, at most 1000).
     """
 
-    template_fields: Sequence[str] = (*_DataFilterArguments.template_fields, "data_ids", "confirm_delete")
+    template_fields: Sequence[str] = (
+        *_DataFilterArguments.template_fields,
+        "data_ids",
+        "confirm_delete",
+        "xtreme1_conn_id",
+    )
 
     def __init__(
         self,
@@ -374,14 +387,14 @@ class Xtreme1DeleteDatasetOperator(Xtreme1BaseOperator):
     :return: ``{dry_run, dataset_id, name, items, locked, deleted}``.
     """
 
-    template_fields: Sequence[str] = ("dataset_id", "confirm_delete")
+    template_fields: Sequence[str] = ("dataset_id", "confirm_delete", "delete_locked", "xtreme1_conn_id")
 
     def __init__(
         self,
         *,
         dataset_id: int | str,
         confirm_delete: bool | str = False,
-        delete_locked: bool = False,
+        delete_locked: bool | str = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -413,7 +426,7 @@ class Xtreme1DeleteDatasetOperator(Xtreme1BaseOperator):
                 len(locked),
             )
             return result
-        if locked and not self.delete_locked:
+        if locked and not as_bool(self.delete_locked, "delete_locked"):
             raise Xtreme1ConfigError(
                 f"Xtreme1 dataset {dataset_id} ({dataset.get('name')!r}) was not deleted: data items "
                 f"{locked[:50]} are being annotated. Wait for the annotators, or pass delete_locked=True."

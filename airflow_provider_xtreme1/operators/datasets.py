@@ -31,7 +31,12 @@ class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
     :return: the dataset id.
     """
 
-    template_fields: Sequence[str] = ("name", "dataset_type", "description")
+    template_fields: Sequence[str] = (
+        "name",
+        "dataset_type",
+        "description",
+        "xtreme1_conn_id",
+    )
     returns_dict = False
 
     def __init__(self, *, name: str, dataset_type: str, description: str | None = None, **kwargs: Any):
@@ -139,7 +144,11 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
         "dataset_type",
         "output_path",
         "allow_unread_files",
+        "overwrite",
+        "with_results",
+        "xtreme1_conn_id",
         "dataset_id",
+        "bind_classes",
     )
 
     def __init__(
@@ -152,11 +161,11 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
         with_results: bool = False,
         allow_unread_files: bool | str = False,
         dataset_id: int | str | None = None,
-        bind_classes: bool = False,
+        bind_classes: bool | str = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        if bind_classes and dataset_id is None:
+        if bind_classes is True and dataset_id is None:
             raise ValueError("bind_classes=True needs dataset_id (the dataset whose classes to bind to)")
         self.dataset_id = dataset_id
         self.bind_classes = bind_classes
@@ -174,7 +183,7 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
 
         with tempfile.TemporaryDirectory(prefix="xtreme1-bind-") as workdir:
             rewrite = None
-            if self.bind_classes:
+            if as_bool(self.bind_classes, "bind_classes"):
                 dataset_id = as_id(self.dataset_id, "dataset_id")
                 rewrite = class_binder(self.hook, dataset_id, workdir, self.log)
             result = pack_dataset(

@@ -155,8 +155,8 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         path (default: the connection's ``verify`` / ``ca_bundle``).
     :param max_retries: retries of the download after transient failures (each restarts from byte 0).
     :param progress_interval: seconds between download progress lines in the log.
-    :return: ``{serial, file_name, uri, bytes, unpacked_to, dataset_id}`` (only ``serial`` is set when
-        not waiting).
+    :return: ``{serial_number, file_name, uri, bytes, unpacked_to, dataset_id}`` (only ``serial_number``
+        is set when not waiting).
 
     Waiting is controlled by the arguments of :class:`~airflow_provider_xtreme1.operators._base.
     Xtreme1JobOperator` (``wait_for_completion``, ``poll_interval``, ``timeout``, ``stall_timeout``,
@@ -176,6 +176,11 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         "create_start_time",
         "create_end_time",
         "unpack_to",
+        "overwrite",
+        "verify",
+        "wait_for_completion",
+        "fail_on_warnings",
+        "xtreme1_conn_id",
     )
 
     def __init__(
@@ -338,7 +343,7 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
     def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
         serial = ids[0]
         result: dict[str, Any] = {
-            "serial": serial,
+            "serial_number": serial,
             "file_name": None,
             "uri": None,
             "bytes": None,
@@ -454,7 +459,13 @@ class Xtreme1ExportPredictionsOperator(Xtreme1BaseOperator):
     :return: ``{uri, items, objects, run_id}``.
     """
 
-    template_fields: Sequence[str] = ("dataset_id", "run_id", "destination")
+    template_fields: Sequence[str] = (
+        "dataset_id",
+        "run_id",
+        "destination",
+        "overwrite",
+        "xtreme1_conn_id",
+    )
 
     def __init__(
         self,

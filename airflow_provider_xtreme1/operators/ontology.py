@@ -49,7 +49,14 @@ class Xtreme1SyncOntologyOperator(Xtreme1BaseOperator):
         list of plan lines and ``classes`` maps each class name to its dataset class id.
     """
 
-    template_fields: Sequence[str] = ("dataset_id", "ontology_file", "mode", "allow_delete")
+    template_fields: Sequence[str] = (
+        "dataset_id",
+        "ontology_file",
+        "mode",
+        "allow_delete",
+        "allow_delete_in_use",
+        "xtreme1_conn_id",
+    )
 
     def __init__(
         self,
@@ -58,7 +65,7 @@ class Xtreme1SyncOntologyOperator(Xtreme1BaseOperator):
         ontology_file: Any,
         mode: str = "apply",
         allow_delete: bool | str = False,
-        allow_delete_in_use: bool = False,
+        allow_delete_in_use: bool | str = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -130,7 +137,7 @@ class Xtreme1SyncOntologyOperator(Xtreme1BaseOperator):
 
     def _refuse_deleting_used_classes(self, dataset_id: int, todo: list[Change]) -> None:
         doomed = [c for c in todo if c.op == "-" and c.kind == "class"]
-        if not doomed or self.allow_delete_in_use:
+        if not doomed or as_bool(self.allow_delete_in_use, "allow_delete_in_use"):
             return
         units = self.hook.get_class_statistics(dataset_id).get("classUnits") or []
         used = {(u.get("name"), u.get("toolType")): int(u.get("objectAmount") or 0) for u in units}

@@ -20,10 +20,10 @@ from airflow_provider_xtreme1.transfer.http import (
     _client,
     _Progress,
     _refusal,
+    _retrying,
     _size,
     _Transient,
     _transport_failure,
-    _with_retries,
     check_verify,
 )
 from airflow_provider_xtreme1.transfer.masking import LoggerLike, mask_url, protect_url
@@ -79,7 +79,7 @@ def download(
             f"Download destination {target.uri} already exists; pass overwrite=True.", target.uri
         )
     logger.info("Downloading %s to %s", masked, target.uri)
-    (size, seconds), attempt = _with_retries(
+    (size, seconds), attempt = _retrying(
         lambda: _download_once(url, target, masked, timeout, verify, progress_interval, logger),
         what=f"Download from {masked} to {target.uri}",
         on_retry="restarting from byte 0",

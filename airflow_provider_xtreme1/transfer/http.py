@@ -1,11 +1,10 @@
-"""The presigned-URL HTTP client, result records, progress lines, refusals and the retry loop."""
+"""The presigned-URL HTTP client, result records, progress lines, refusals and what is retried."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
-import random
 import re
 import ssl
 import time
@@ -27,6 +26,7 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1UrlExpiredError,
 )
 from airflow_provider_xtreme1.locations import check_local_path
+from airflow_provider_xtreme1.retries import call_with_retries, transfer_policy
 from airflow_provider_xtreme1.transfer.masking import LoggerLike, mask_url
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,9 @@ CHUNK_SIZE = 1024 * 1024
 
 CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 300.0
+#: Storage answers worth another attempt. Unlike the API's HTTP 500 (the backend's own ``UNKNOWN``
+#: envelope), a storage 500 is transient: S3 documents ``InternalError`` as "retry the request".
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_BACKOFF = 30.0
-#: Longest ``Retry-After`` (of a 429 or 503) waited for; a longer one is cut to this.
-MAX_RETRY_AFTER = 120.0
 _ERROR_BODY_LIMIT = 64 * 1024
 _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 _USER_AGENT = f"airflow-provider-xtreme1/{__version__} (presigned transfer)"
@@ -156,7 +155,8 @@ def _s3_error(body: bytes) -> tuple[str | None, str | None]:
 
 
 class _Transient(Exception):
-    """An attempt failed in a way worth retrying."""
+    """An attempt failed in a way worth retrying: a network failure, a short body, or a storage
+    429/500/502/503/504 (a storage 500 is transient, unlike the API's 500 ``UNKNOWN`` envelope)."""
 
     def __init__(
         self,
@@ -245,11 +245,6 @@ def _may_use_tls(url: str) -> bool:
     return any(str(proxies.get(key) or "").lower().startswith("https:") for key in ("http", "all"))
 
 
-def _backoff(attempt: int, base: float) -> float:
-    delay = min(base * 2 ** (attempt - 1), MAX_BACKOFF)
-    return delay * (0.8 + 0.4 * random.random())
-
-
 def _transport_failure(exc: httpx.TransportError, masked: str) -> Exception:
     """``_Transient`` for network failures; a storage error for a certificate that fails verification,
     which no retry can fix."""
@@ -264,14 +259,7 @@ def _transport_failure(exc: httpx.TransportError, masked: str) -> Exception:
     return _Transient(f"{type(exc).__name__}: {exc}")
 
 
-def _retry_delay(exc: _Transient, attempt: int, base: float) -> float:
-    """The store's ``Retry-After`` (bounded) when it sent one, else the exponential backoff."""
-    if exc.retry_after is not None:
-        return min(exc.retry_after, MAX_RETRY_AFTER)
-    return _backoff(attempt, base)
-
-
-def _with_retries(
+def _retrying(
     attempt_once: Callable[[], T],
     *,
     what: str,
@@ -280,25 +268,43 @@ def _with_retries(
     backoff: float,
     logger: Any,
 ) -> tuple[T, int]:
-    """Run one transfer attempt until it succeeds; transient failures are retried from the start.
+    """Run one transfer attempt through the retry engine (:mod:`airflow_provider_xtreme1.retries`);
+    ``_Transient`` failures are retried from the start, with no time budget.
 
     Returns the attempt's result and how many attempts it took.
+
+    :raises Xtreme1StorageError: when the retries end, naming the attempts and the last failure.
     """
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return attempt_once(), attempt
-        except _Transient as exc:
-            if attempt > max_retries:
-                raise Xtreme1StorageError(
-                    f"{what} failed after {attempt} attempts: {exc}",
-                    status=exc.status,
-                    storage_code=exc.storage_code,
-                ) from exc
-            delay = _retry_delay(exc, attempt, backoff)
-            logger.warning("%s: attempt %d failed (%s); %s in %.1fs", what, attempt, exc, on_retry, delay)
-            time.sleep(delay)
+    policy = transfer_policy(max_retries, backoff)
+    attempts = 0
+
+    def counted() -> T:
+        nonlocal attempts
+        attempts += 1
+        return attempt_once()
+
+    try:
+        result = call_with_retries(
+            counted,
+            policy=policy,
+            retryable=lambda exc: isinstance(exc, _Transient),
+            what=what,
+            on_retry=on_retry,
+            log=logger,
+        )
+    except _Transient as exc:
+        why = ""
+        if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
+            why = (
+                f" (the store asked to wait {exc.retry_after:g} s, longer than the "
+                f"{policy.max_retry_after:g} s waited at most)"
+            )
+        raise Xtreme1StorageError(
+            f"{what} failed after {attempts} attempt{'s' if attempts != 1 else ''}{why}: {exc}",
+            status=exc.status,
+            storage_code=exc.storage_code,
+        ) from exc
+    return result, attempts
 
 
 @contextlib.contextmanager

@@ -12,10 +12,10 @@ from airflow_provider_xtreme1.transfer.http import (
     _check_url,
     _client,
     _refusal,
+    _retrying,
     _send,
     _Transient,
     _transport_failure,
-    _with_retries,
 )
 from airflow_provider_xtreme1.transfer.masking import LoggerLike, mask_url, protect_url
 
@@ -52,7 +52,7 @@ def stat_object(
     url = _check_url(url)
     masked = mask_url(url)
     protect_url(url)
-    stat, _ = _with_retries(
+    stat, _ = _retrying(
         lambda: _stat_once(url, masked, timeout, verify),
         what=f"Looking up {masked}",
         on_retry="asking again",

@@ -23,11 +23,11 @@ from airflow_provider_xtreme1.transfer.http import (
     _client,
     _Progress,
     _refusal,
+    _retrying,
     _send,
     _size,
     _Transient,
     _transport_failure,
-    _with_retries,
     check_verify,
 )
 from airflow_provider_xtreme1.transfer.masking import LoggerLike, mask_url, protect_url
@@ -112,7 +112,7 @@ def upload(
     masked = mask_url(url)
     protect_url(url)
     logger.info("Uploading %s (%s) to %s", src.name, _size(src.size), masked)
-    (seconds, etag, md5), attempt = _with_retries(
+    (seconds, etag, md5), attempt = _retrying(
         lambda: _upload_once(url, src, masked, timeout, verify, progress_interval, logger, checksum),
         what=f"Upload of {src.name} to {masked}",
         on_retry="resending the whole body",

@@ -51,7 +51,7 @@ def test_a_small_result_goes_to_xcom_a_large_one_to_a_file(emu, dataset, tmp_pat
     assert [i["id"] for i in named["items"]] == [dataset["roots"][0]["id"]]
 
     target = tmp_path / "out" / "items.jsonl"
-    op = query(dataset["id"], xcom_limit=2, page_size=3, destination=str(target))
+    op = query(dataset["id"], xcom_limit=2, batch_size=3, destination=str(target))
     big, _ = run_task(op)
     assert big == {"count": 4, "uri": str(target)}
     lineage = op.get_openlineage_facets_on_complete(None)
