@@ -21,10 +21,10 @@ _EXPORTS: dict[str, str] = {
     "Xtreme1PackDatasetOperator": "airflow_provider_xtreme1.operators.datasets",
     "Xtreme1GetUploadUrlOperator": "airflow_provider_xtreme1.operators.upload",
     "Xtreme1PutArchiveOperator": "airflow_provider_xtreme1.operators.upload",
-    "Xtreme1ImportDatasetOperator": "airflow_provider_xtreme1.operators.upload",
+    "Xtreme1ImportDatasetOperator": "airflow_provider_xtreme1.operators.imports",
     "Xtreme1UploadDatasetOperator": "airflow_provider_xtreme1.operators.upload",
     "Xtreme1ExportOperator": "airflow_provider_xtreme1.operators.export",
-    "Xtreme1ExportPredictionsOperator": "airflow_provider_xtreme1.operators.export",
+    "Xtreme1ExportPredictionsOperator": "airflow_provider_xtreme1.operators.predictions",
     "Xtreme1RunModelOperator": "airflow_provider_xtreme1.operators.models",
     "Xtreme1ConvertExportOperator": "airflow_provider_xtreme1.operators.convert",
     "Xtreme1SyncOntologyOperator": "airflow_provider_xtreme1.operators.ontology",
@@ -78,15 +78,13 @@ if TYPE_CHECKING:
         Xtreme1EnsureDatasetOperator,
         Xtreme1PackDatasetOperator,
     )
-    from airflow_provider_xtreme1.operators.export import (
-        Xtreme1ExportOperator,
-        Xtreme1ExportPredictionsOperator,
-    )
+    from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
+    from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
     from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
     from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
+    from airflow_provider_xtreme1.operators.predictions import Xtreme1ExportPredictionsOperator
     from airflow_provider_xtreme1.operators.upload import (
         Xtreme1GetUploadUrlOperator,
-        Xtreme1ImportDatasetOperator,
         Xtreme1PutArchiveOperator,
         Xtreme1UploadDatasetOperator,
     )

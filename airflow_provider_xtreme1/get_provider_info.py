@@ -31,7 +31,9 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_xtreme1.operators.datasets",
                     "airflow_provider_xtreme1.operators.upload",
+                    "airflow_provider_xtreme1.operators.imports",
                     "airflow_provider_xtreme1.operators.export",
+                    "airflow_provider_xtreme1.operators.predictions",
                     "airflow_provider_xtreme1.operators.models",
                     "airflow_provider_xtreme1.operators.convert",
                     "airflow_provider_xtreme1.operators.ontology",

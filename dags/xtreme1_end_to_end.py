@@ -24,11 +24,9 @@ import pendulum
 from airflow.sdk import DAG, Param
 
 from airflow_provider_xtreme1.operators.datasets import Xtreme1EnsureDatasetOperator
-from airflow_provider_xtreme1.operators.export import (
-    Xtreme1ExportOperator,
-    Xtreme1ExportPredictionsOperator,
-)
+from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
+from airflow_provider_xtreme1.operators.predictions import Xtreme1ExportPredictionsOperator
 from airflow_provider_xtreme1.operators.upload import Xtreme1UploadDatasetOperator
 
 with DAG(

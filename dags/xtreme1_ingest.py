@@ -30,11 +30,8 @@ from airflow_provider_xtreme1.operators.datasets import (
     Xtreme1EnsureDatasetOperator,
     Xtreme1PackDatasetOperator,
 )
-from airflow_provider_xtreme1.operators.upload import (
-    Xtreme1GetUploadUrlOperator,
-    Xtreme1ImportDatasetOperator,
-    Xtreme1PutArchiveOperator,
-)
+from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
+from airflow_provider_xtreme1.operators.upload import Xtreme1GetUploadUrlOperator, Xtreme1PutArchiveOperator
 from airflow_provider_xtreme1.sensors.xtreme1 import Xtreme1ImportSensor
 
 with DAG(

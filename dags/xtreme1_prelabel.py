@@ -21,11 +21,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Param
 
-from airflow_provider_xtreme1.operators.export import (
-    Xtreme1ExportOperator,
-    Xtreme1ExportPredictionsOperator,
-)
+from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
+from airflow_provider_xtreme1.operators.predictions import Xtreme1ExportPredictionsOperator
 
 with DAG(
     dag_id="xtreme1_prelabel",

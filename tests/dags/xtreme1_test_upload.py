@@ -6,9 +6,9 @@ import pendulum
 from airflow.sdk import DAG
 
 from airflow_provider_xtreme1.operators.datasets import Xtreme1EnsureDatasetOperator
+from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
 from airflow_provider_xtreme1.operators.upload import (
     Xtreme1GetUploadUrlOperator,
-    Xtreme1ImportDatasetOperator,
     Xtreme1PutArchiveOperator,
     Xtreme1UploadDatasetOperator,
 )

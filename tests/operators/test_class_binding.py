@@ -14,11 +14,9 @@ from operator_helpers import request_paths, run_task
 from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
 from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 from airflow_provider_xtreme1.operators.datasets import Xtreme1PackDatasetOperator
+from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
 from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
-from airflow_provider_xtreme1.operators.upload import (
-    Xtreme1ImportDatasetOperator,
-    Xtreme1UploadDatasetOperator,
-)
+from airflow_provider_xtreme1.operators.upload import Xtreme1UploadDatasetOperator
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
 WAIT = {"poll_interval": 0.1, "timeout": 60, "stall_timeout": 30}

@@ -185,8 +185,8 @@ def test_uri_destinations_become_asset_outlets():
 
 def test_openlineage_facets_of_export_and_upload(emu, lidar_dataset, tmp_path):
     pytest.importorskip("airflow.providers.openlineage")
+    from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
     from airflow_provider_xtreme1.operators.upload import (
-        Xtreme1ImportDatasetOperator,
         Xtreme1PutArchiveOperator,
         Xtreme1UploadDatasetOperator,
     )

@@ -14,11 +14,8 @@ from operator_helpers import request_paths, run_task
 
 from airflow_provider_xtreme1.exceptions import Xtreme1StorageError, Xtreme1ValidationError
 from airflow_provider_xtreme1.operators._handover import reachable_url
-from airflow_provider_xtreme1.operators.upload import (
-    Xtreme1GetUploadUrlOperator,
-    Xtreme1ImportDatasetOperator,
-    Xtreme1PutArchiveOperator,
-)
+from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
+from airflow_provider_xtreme1.operators.upload import Xtreme1GetUploadUrlOperator, Xtreme1PutArchiveOperator
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
 

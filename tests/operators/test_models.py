@@ -18,8 +18,8 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1JobStalledError,
     Xtreme1TransportError,
 )
-from airflow_provider_xtreme1.operators.export import Xtreme1ExportPredictionsOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
+from airflow_provider_xtreme1.operators.predictions import Xtreme1ExportPredictionsOperator
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
 LIDAR_MODEL, IMAGE_MODEL = 1, 2

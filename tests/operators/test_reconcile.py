@@ -17,10 +17,8 @@ from xtreme1_testing import run_dag, xcom
 
 from airflow_provider_xtreme1.archives import read_manifest
 from airflow_provider_xtreme1.exceptions import Xtreme1ReconcileError
-from airflow_provider_xtreme1.operators.upload import (
-    Xtreme1ImportDatasetOperator,
-    Xtreme1UploadDatasetOperator,
-)
+from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
+from airflow_provider_xtreme1.operators.upload import Xtreme1UploadDatasetOperator
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
 BOX = {"center3D": {"x": 1, "y": 2, "z": 0}, "size3D": {"x": 4, "y": 2, "z": 1.5}, "rotation3D": {"z": 0}}

@@ -15,7 +15,7 @@ from operator_helpers import run_task
 from xtreme1_testing import numeric_serials
 
 from airflow_provider_xtreme1.emulator.faults import Fault
-from airflow_provider_xtreme1.operators.upload import Xtreme1ImportDatasetOperator
+from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
 from airflow_provider_xtreme1.sensors.xtreme1 import Xtreme1ImportSensor
 from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
 

@@ -32,12 +32,9 @@ from airflow_provider_xtreme1.exceptions import (
 from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 from airflow_provider_xtreme1.operators.datasets import Xtreme1PackDatasetOperator
 from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
+from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
-from airflow_provider_xtreme1.operators.upload import (
-    Xtreme1ImportDatasetOperator,
-    Xtreme1PutArchiveOperator,
-    Xtreme1UploadDatasetOperator,
-)
+from airflow_provider_xtreme1.operators.upload import Xtreme1PutArchiveOperator, Xtreme1UploadDatasetOperator
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
 #: What no row may reach: the upload PUT, the import, an export or a model run.

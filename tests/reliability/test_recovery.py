@@ -27,8 +27,9 @@ from airflow_provider_xtreme1.exceptions import (
 )
 from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
+from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
-from airflow_provider_xtreme1.operators.upload import Xtreme1ImportDatasetOperator, Xtreme1PutArchiveOperator
+from airflow_provider_xtreme1.operators.upload import Xtreme1PutArchiveOperator
 from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
 
 LIDAR_MODEL = 1

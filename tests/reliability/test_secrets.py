@@ -22,11 +22,8 @@ from airflow_provider_xtreme1 import transfer
 from airflow_provider_xtreme1.emulator import Fault
 from airflow_provider_xtreme1.exceptions import Xtreme1StorageError, Xtreme1TransportError
 from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1AsyncHook, Xtreme1Hook
-from airflow_provider_xtreme1.operators.upload import (
-    Xtreme1GetUploadUrlOperator,
-    Xtreme1ImportDatasetOperator,
-    Xtreme1PutArchiveOperator,
-)
+from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
+from airflow_provider_xtreme1.operators.upload import Xtreme1GetUploadUrlOperator, Xtreme1PutArchiveOperator
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
 

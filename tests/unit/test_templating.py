@@ -17,12 +17,13 @@ from airflow_provider_xtreme1.operators.datasets import (
     Xtreme1EnsureDatasetOperator,
     Xtreme1PackDatasetOperator,
 )
-from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator, Xtreme1ExportPredictionsOperator
+from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
+from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
 from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
+from airflow_provider_xtreme1.operators.predictions import Xtreme1ExportPredictionsOperator
 from airflow_provider_xtreme1.operators.upload import (
     Xtreme1GetUploadUrlOperator,
-    Xtreme1ImportDatasetOperator,
     Xtreme1PutArchiveOperator,
     Xtreme1UploadDatasetOperator,
 )

@@ -36,7 +36,7 @@ def test_importing_the_package_and_provider_info_imports_no_airflow():
         "loaded = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.'))\n"
         "assert not loaded, loaded\n"
         "from airflow_provider_xtreme1 import Xtreme1ImportDatasetOperator\n"
-        "assert 'airflow_provider_xtreme1.operators.upload' in sys.modules\n"
+        "assert 'airflow_provider_xtreme1.operators.imports' in sys.modules\n"
         "assert 'airflow_provider_xtreme1.operators.export' not in sys.modules\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
