@@ -183,7 +183,7 @@ class AnnotationWatch:
         self.last = progress
         if self.is_met(progress):
             return self._event(Outcome.SUCCEEDED, f"dataset {self.dataset_id}: {progress.line(self.invalid)}")
-        stalled_for = now - (self._changed_at or now)
+        stalled_for = 0.0 if self._changed_at is None else now - self._changed_at
         if self.stall_timeout is not None and stalled_for >= self.stall_timeout:
             return self._event(
                 Outcome.STALLED,
