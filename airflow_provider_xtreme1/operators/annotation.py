@@ -49,8 +49,11 @@ class Xtreme1SplitOperator(Xtreme1BaseOperator):
     items only, ``"SPLIT"`` ones, or all) are split. ``splitting_by="ORDER"`` takes them sorted by
     ``sort_by`` (``NAME`` or ``CREATE_TIME``); ``"RANDOM"`` asks the server for a random draw — but
     Xtreme1 replaces its ``ORDER BY RAND()`` with the limit clause, so its "random" split is in fact by
-    item id. The sizes are computed first exactly as the server rounds them; a combination the server
-    would fail on (HTTP 500 after shares above the items) is refused before sending, naming the sizes.
+    item id. The three shares must add up to 100: the server only validates each one, gives test
+    whatever is left and fails with HTTP 500 when training and validation exceed the items, which shares
+    adding up to 100 never do. The sizes are computed first exactly as the server rounds them; a split
+    that would stay empty is refused before sending (an export filtered on it would never finish)
+    unless ``allow_empty``.
 
     **By ids** (``splits={"TRAINING": [ids], "TEST": [ids]}``) over ``POST /data/split/dataIds``.
 
@@ -66,6 +69,7 @@ class Xtreme1SplitOperator(Xtreme1BaseOperator):
     :param descending: sort descending.
     :param target: ``"NOT_SPLIT"`` (only items not split yet), ``"SPLIT"`` or ``None`` (all).
     :param splits: ``{split type: data ids}`` instead of ratios. (templated)
+    :param allow_empty: let a split by ratio leave a split empty.
     :return: ``{"dataset_id", "planned": {split: n} (ratio mode), "counts": {split: n}}`` — the
         items each split holds afterwards, as the server counts them.
     """
@@ -85,9 +89,11 @@ class Xtreme1SplitOperator(Xtreme1BaseOperator):
         descending: bool = False,
         target: str | None = None,
         splits: Mapping[str, Any] | None = None,
+        allow_empty: bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.allow_empty = allow_empty
         self.dataset_id = dataset_id
         self.training, self.validation, self.test, self.total = training, validation, test, total
         self.splitting_by = str(splitting_by).upper()
@@ -162,14 +168,14 @@ class Xtreme1SplitOperator(Xtreme1BaseOperator):
         plan = planned_split(
             candidates, total=ratios["total"], training=ratios["training"], validation=ratios["validation"]
         )
-        if plan["TEST"] < 0:
+        empty = [name for name, size in plan.items() if size <= 0]
+        if candidates and empty and not self.allow_empty:
+            # With shares adding up to 100 the server never over-allocates, but rounding can leave a
+            # split empty, and an export filtered on an empty split never finishes on the server.
             raise ValueError(
-                f"dataset {dataset_id}: {candidates} candidate items cannot be split "
-                f"{ratios['training']}/{ratios['validation']}/{ratios['test']}: the server rounds training "
-                "to "
-                f"{plan['TRAINING']} and validation to {plan['VALIDATION']} items, more than the "
-                f"{plan['TRAINING'] + plan['VALIDATION'] + plan['TEST']} chosen (it would fail with HTTP "
-                "500); adjust the ratios or split by ids"
+                f"dataset {dataset_id}: splitting {candidates} items {ratios['training']}/"
+                f"{ratios['validation']}/{ratios['test']} leaves {', '.join(empty)} empty (the server "
+                f"rounds to {plan}); change the ratios, split by ids, or pass allow_empty=True"
             )
         if candidates == 0:
             self.log.warning("Xtreme1 dataset %s has no items to split (target %s)", dataset_id, self.target)
@@ -229,10 +235,17 @@ def _metric_value(raw: Any) -> float | None:
     if isinstance(raw, bool) or raw is None:
         return None
     try:
-        value = float(str(raw).strip().rstrip("%"))
+        value = float(str(raw).strip())
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _minimum(name: str, value: Any) -> float:
+    number = _metric_value(value)
+    if number is None:
+        raise ValueError(f"thresholds[{name!r}] must be a number, got {value!r}")
+    return number
 
 
 def read_metrics(run: Mapping[str, Any]) -> dict[str, float | None] | None:
@@ -295,9 +308,7 @@ class Xtreme1ModelRunGateOperator(Xtreme1BaseOperator, BranchMixIn):
         self.pass_branch = pass_branch
         self.fail_branch = fail_branch
         for name, minimum in self.thresholds.items():
-            if not isinstance(minimum, str) and (
-                isinstance(minimum, bool) or not isinstance(minimum, (int, float))
-            ):
+            if not (isinstance(minimum, str) and "{{" in minimum) and _metric_value(minimum) is None:
                 raise ValueError(f"thresholds[{name!r}] must be a number, got {minimum!r}")
 
     def execute(self, context: Context) -> Any:
@@ -333,8 +344,8 @@ class Xtreme1ModelRunGateOperator(Xtreme1BaseOperator, BranchMixIn):
             value = None if metrics is None else metrics.get(name)
             if metrics is not None and value is None:
                 missing.append(f"metric {name!r} is missing or not a number")
-            elif value is not None and value < float(minimum):
-                failures.append(f"{name} = {value:g} is below {float(minimum):g}")
+            elif value is not None and value < (least := _minimum(name, minimum)):
+                failures.append(f"{name} = {value:g} is below {least:g}")
         if missing and self.on_missing == "pass":
             self.log.warning("Passing despite missing metrics (on_missing='pass'): %s", "; ".join(missing))
         else:
