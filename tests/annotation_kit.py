@@ -92,3 +92,50 @@ def after_first_look(emu: Any, dataset_id: int, delay: float, action: Any, *args
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread
+
+
+def answer_hitl(dag_id: str, task_id: str, option: str, params_input: Any = None, timeout: float = 120):
+    """Answer a human-in-the-loop task of ``dag_id`` once it waits for input, in the background.
+
+    Writes the response as the REST API's ``PATCH .../hitlDetails`` does (``update_hitl_detail``: the
+    response on the HITL row, then ``handle_event_submit`` to resume the parked task), since
+    ``dag.test()`` runs no API server. ``params_input`` is the form's input (or a callable returning it
+    at answer time). Returns the thread; ``thread.answered`` and ``thread.body`` (the rendered form
+    text) say what happened."""
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.trigger import handle_event_submit
+    from airflow.triggers.base import TriggerEvent
+    from airflow.utils import timezone
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    def run() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with create_session() as session:
+                ti = (
+                    session.query(TaskInstance)
+                    .filter_by(dag_id=dag_id, task_id=task_id, state=TaskInstanceState.AWAITING_INPUT)
+                    .one_or_none()
+                )
+                detail = None if ti is None else session.get(HITLDetail, ti.id)
+                if detail is not None and not detail.response_received:
+                    thread.body = detail.body
+                    detail.responded_by = {"id": "reviewer", "name": "reviewer"}
+                    detail.responded_at = timezone.utcnow()
+                    detail.chosen_options = [option]
+                    detail.params_input = (params_input() if callable(params_input) else params_input) or {}
+                    session.add(detail)
+                    handle_event_submit(
+                        TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session
+                    )
+                    thread.answered = True
+                    return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.answered = False  # type: ignore[attr-defined]
+    thread.body = None  # type: ignore[attr-defined]
+    thread.start()
+    return thread

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 
 def _templated(value: Any) -> bool:
-    return isinstance(value, str) and "{{" in value
+    """Known only at run time: a template, or an XCom reference."""
+    if isinstance(value, str):
+        return "{{" in value
+    return value is not None and not isinstance(value, (int, float))
 
 
 def look(hook: Any, dataset_id: int) -> Progress | None:
