@@ -105,8 +105,8 @@ def answer_hitl(dag_id: str, task_id: str, option: str, params_input: Any = None
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.trigger import handle_event_submit
+    from airflow.sdk import timezone
     from airflow.triggers.base import TriggerEvent
-    from airflow.utils import timezone
     from airflow.utils.session import create_session
     from airflow.utils.state import TaskInstanceState
 
