@@ -115,7 +115,7 @@ with DAG(
         threshold_ratio="{{ params.threshold_ratio }}",
         require_unlocked=True,
         deferrable=True,
-        poke_interval=60,
+        poke_interval=15,  # three small requests per look
         timeout=14 * 24 * 3600,
         stall_timeout=3 * 24 * 3600,
     )

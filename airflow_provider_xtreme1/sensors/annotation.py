@@ -135,8 +135,10 @@ class Xtreme1AnnotationSensor(BaseSensorOperator):
         except Xtreme1TransportError as err:
             self.log.warning("Checking Xtreme1 failed, will check again: %s", err)
             return False
-        event = watch.gone(deleted_message(watch.dataset_id)) if progress is None else None
-        event = event or watch.observe(progress, time.time())  # type: ignore[arg-type]
+        if progress is None:
+            event = watch.gone(deleted_message(watch.dataset_id))
+        else:
+            event = watch.observe(progress, time.time())
         if event is None:
             self.log.info("Xtreme1 dataset %s: %s", watch.dataset_id, watch.status_line)
             return False

@@ -149,7 +149,8 @@ class Xtreme1AnnotationEventTrigger(BaseEventTrigger):
     ``shared_stream_key``): ``GET /dataset/findByPage`` with ``page_size`` datasets per request. When the
     triggerer drives a watcher alone (older Airflow, tests), :meth:`run` polls for it by itself.
 
-    A dataset missing from a complete listing was deleted (or never existed): the trigger fails with
+    A dataset missing from the listing is looked up once more (``dataset/info``, since pages shift when
+    datasets are deleted meanwhile); if it was deleted (or never existed) the trigger fails with
     :class:`~airflow_provider_xtreme1.exceptions.Xtreme1NotFoundError`.
 
     :param conn_id: the Xtreme1 connection.
@@ -234,6 +235,9 @@ class Xtreme1AnnotationEventTrigger(BaseEventTrigger):
         async for snapshot in shared_stream:
             counts = snapshot["datasets"].get(self.dataset_id)
             if counts is None:
+                # Pages shift when datasets are deleted between two page requests: ask before failing.
+                if await self._exists():
+                    continue
                 raise Xtreme1NotFoundError(
                     "DATASET_NOT_FOUND",
                     deleted_message(self.dataset_id),
@@ -258,6 +262,21 @@ class Xtreme1AnnotationEventTrigger(BaseEventTrigger):
                     **{k: v for k, v in progress.as_dict(invalid).items() if k not in ("locked", "lockers")},
                 }
             )
+
+    async def _exists(self) -> bool:
+        from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1AsyncHook
+
+        hook = Xtreme1AsyncHook(self.conn_id)
+        try:
+            await hook.get_dataset(self.dataset_id)
+            return True
+        except Xtreme1NotFoundError:
+            return False
+        except Xtreme1TransportError as err:
+            self.log.warning("Cannot check dataset %s, will look again: %s", self.dataset_id, err)
+            return True
+        finally:
+            await hook.aclose()
 
     def _reason(self, previous: dict[str, Any] | None, state: dict[str, Any]) -> str | None:
         if self._threshold is not None:
