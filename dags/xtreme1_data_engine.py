@@ -11,8 +11,12 @@
    *Approve* → split and export; *Reject: mark items invalid* → the ids typed into the form are marked
    invalid; *Reject: re-run the model* → pre-label again;
 6. **split** — TRAINING / VALIDATION / TEST by ratio; **export_training** … **export_test** — one export
-   per split; **publish** — writes a manifest and emits the asset event that starts
-   `xtreme1_train_on_export`.
+   per split, one after another (see below); **publish** — writes a manifest and emits the asset event
+   that starts `xtreme1_train_on_export`.
+
+Xtreme1 names an export after the dataset and the second it starts, and builds it in a server folder of
+that name: two exports of one dataset started within the same second mix their files. The per-split
+exports therefore run one after another.
 
 The model's `metrics` are `null` unless Xtreme1's evaluation service answered; this DAG lets such runs
 through the gate (`on_missing="pass"`) and leaves the judgement to the reviewer.
@@ -192,7 +196,7 @@ with DAG(
             "dataset_id": dataset_id,
             "splits": {k: {"uri": v["uri"], "unpacked_to": v["unpacked_to"]} for k, v in splits.items()},
         }
-        path = Path(str(training["unpacked_to"])).parent.parent / "manifest.json"
+        path = Path(str(training["unpacked_to"])).parents[2] / "manifest.json"  # OUT/<split>/unpacked/<top>
         path.write_text(json.dumps(manifest, indent=2))
         context["outlet_events"][EXPORT_ASSET].extra = {"manifest": str(path), "dataset_id": dataset_id}
         return str(path)
@@ -208,5 +212,7 @@ with DAG(
     metrics_below_threshold >> rerun_model
     choice = decide(review.output)
     choice >> [split, mark_invalid, rerun_model]
-    split >> exports
+    # One after another: Xtreme1 names an export after the dataset and the second it starts and builds
+    # it in a folder of that name, so two exports of one dataset started in the same second mix files.
+    split >> exports[0] >> exports[1] >> exports[2]
     publish(ensure_dataset.output, *(e.output for e in exports))
