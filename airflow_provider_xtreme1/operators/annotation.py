@@ -279,7 +279,9 @@ class Xtreme1ModelRunGateOperator(Xtreme1BaseOperator, BranchMixIn):
     :param on_missing: ``"fail"`` (default) or ``"pass"`` when metrics are missing.
     :param pass_branch: task id(s) to follow when the gate passes (branch mode).
     :param fail_branch: task id(s) to follow when it does not (branch mode).
-    :return: ``{"run_id", "status", "passed", "metrics", "failures", "class_statistics"}``.
+    :return: ``{"run_id", "status", "passed", "metrics", "failures", "class_statistics"}``, also pushed
+        as XCom ``gate`` — in branch mode only there: Airflow ends a branching task by skipping its
+        other branches before a return value is stored.
     """
 
     template_fields: Sequence[str] = ("dataset_id", "run_id", "thresholds")
