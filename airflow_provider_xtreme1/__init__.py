@@ -1,7 +1,97 @@
-"""Apache Airflow provider for Xtreme1, the open-source LiDAR, camera and text annotation platform."""
+"""Apache Airflow provider for Xtreme1, the open-source LiDAR, camera and text annotation platform.
+
+Every public class can be imported from here (``from airflow_provider_xtreme1 import
+Xtreme1ImportDatasetOperator``) or from its module (see ``_EXPORTS``). The names load lazily, on first
+use: ``import airflow_provider_xtreme1`` itself imports no Airflow, so ``get_provider_info`` and DAG
+parsing pay only for what a DAG uses.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+#: Public name → the module that defines it.
+_EXPORTS: dict[str, str] = {
+    "Xtreme1Hook": "airflow_provider_xtreme1.hooks.xtreme1",
+    "Xtreme1AsyncHook": "airflow_provider_xtreme1.hooks.xtreme1",
+    "Xtreme1EnsureDatasetOperator": "airflow_provider_xtreme1.operators.datasets",
+    "Xtreme1PackDatasetOperator": "airflow_provider_xtreme1.operators.datasets",
+    "Xtreme1GetUploadUrlOperator": "airflow_provider_xtreme1.operators.upload",
+    "Xtreme1PutArchiveOperator": "airflow_provider_xtreme1.operators.upload",
+    "Xtreme1ImportDatasetOperator": "airflow_provider_xtreme1.operators.upload",
+    "Xtreme1UploadDatasetOperator": "airflow_provider_xtreme1.operators.upload",
+    "Xtreme1ExportOperator": "airflow_provider_xtreme1.operators.export",
+    "Xtreme1ExportPredictionsOperator": "airflow_provider_xtreme1.operators.export",
+    "Xtreme1RunModelOperator": "airflow_provider_xtreme1.operators.models",
+    "Xtreme1ConvertExportOperator": "airflow_provider_xtreme1.operators.convert",
+    "Xtreme1ImportSensor": "airflow_provider_xtreme1.sensors.xtreme1",
+    "Xtreme1ExportSensor": "airflow_provider_xtreme1.sensors.xtreme1",
+    "Xtreme1ModelRunSensor": "airflow_provider_xtreme1.sensors.xtreme1",
+    "Xtreme1JobTrigger": "airflow_provider_xtreme1.triggers.xtreme1",
+    "Xtreme1DatasetLink": "airflow_provider_xtreme1.links",
+    "Xtreme1ModelRunsLink": "airflow_provider_xtreme1.links",
+}
+
+__all__ = [
+    "Xtreme1AsyncHook",
+    "Xtreme1ConvertExportOperator",
+    "Xtreme1DatasetLink",
+    "Xtreme1EnsureDatasetOperator",
+    "Xtreme1ExportOperator",
+    "Xtreme1ExportPredictionsOperator",
+    "Xtreme1ExportSensor",
+    "Xtreme1GetUploadUrlOperator",
+    "Xtreme1Hook",
+    "Xtreme1ImportDatasetOperator",
+    "Xtreme1ImportSensor",
+    "Xtreme1JobTrigger",
+    "Xtreme1ModelRunSensor",
+    "Xtreme1ModelRunsLink",
+    "Xtreme1PackDatasetOperator",
+    "Xtreme1PutArchiveOperator",
+    "Xtreme1RunModelOperator",
+    "Xtreme1UploadDatasetOperator",
+    "__version__",
+]
+
+if TYPE_CHECKING:
+    from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1AsyncHook, Xtreme1Hook
+    from airflow_provider_xtreme1.links import Xtreme1DatasetLink, Xtreme1ModelRunsLink
+    from airflow_provider_xtreme1.operators.convert import Xtreme1ConvertExportOperator
+    from airflow_provider_xtreme1.operators.datasets import (
+        Xtreme1EnsureDatasetOperator,
+        Xtreme1PackDatasetOperator,
+    )
+    from airflow_provider_xtreme1.operators.export import (
+        Xtreme1ExportOperator,
+        Xtreme1ExportPredictionsOperator,
+    )
+    from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
+    from airflow_provider_xtreme1.operators.upload import (
+        Xtreme1GetUploadUrlOperator,
+        Xtreme1ImportDatasetOperator,
+        Xtreme1PutArchiveOperator,
+        Xtreme1UploadDatasetOperator,
+    )
+    from airflow_provider_xtreme1.sensors.xtreme1 import (
+        Xtreme1ExportSensor,
+        Xtreme1ImportSensor,
+        Xtreme1ModelRunSensor,
+    )
+    from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

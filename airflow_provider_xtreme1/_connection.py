@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_xtreme1._api import parse_id
+from airflow_provider_xtreme1._arguments import parse_id
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
 
 API_PREFIX = "/api"
@@ -46,19 +46,24 @@ class ConnectionSettings:
     web_url: str = ""
 
     @classmethod
-    def from_connection(cls, conn: Any, *, timeout: float | None = None) -> ConnectionSettings:
+    def from_connection(cls, conn: Any, *, request_timeout: float | None = None) -> ConnectionSettings:
         """Read an Airflow ``Connection`` (no I/O).
 
         ``host`` may be a full URL (``http://x1:8190``, optionally ending in ``/api``) or a bare host
         name with ``schema`` (``http``/``https``) and ``port``. The token is the password. Extras:
-        ``verify`` (bool, or a CA-bundle path), ``ca_bundle`` (path), ``timeout`` (read timeout in
-        seconds, default 60) and ``web_url``. ``timeout`` given here wins over the extra.
+        ``verify`` (bool, or a CA-bundle path), ``ca_bundle`` (path), ``request_timeout`` (read timeout
+        in seconds, default 60; the older name ``timeout`` is still read) and ``web_url``.
+        ``request_timeout`` given here wins over the extra.
         """
         conn_id = str(getattr(conn, "conn_id", None) or "?")
         extra = _extra_of(conn, conn_id)
         root = _root_url(conn, conn_id)
         token = _token_of(conn, conn_id)
-        read_timeout = _timeout_of(timeout if timeout is not None else extra.get("timeout"), conn_id)
+        if request_timeout is None:
+            request_timeout = extra.get("request_timeout")
+            if request_timeout in (None, ""):
+                request_timeout = extra.get("timeout")
+        read_timeout = _timeout_of(request_timeout, conn_id)
         web_url = str(extra.get("web_url") or "").strip().rstrip("/")
         if web_url and urllib.parse.urlsplit(web_url).scheme not in ("http", "https"):
             raise Xtreme1ConfigError(
@@ -167,8 +172,8 @@ def _timeout_of(value: Any, conn_id: str) -> float:
         seconds = -1.0
     if isinstance(value, bool) or not seconds > 0:
         raise Xtreme1ConfigError(
-            f"Connection {conn_id!r}: timeout must be a positive number of seconds (the hook argument "
-            f"'timeout' or the extra 'timeout'), got {value!r}."
+            f"Connection {conn_id!r}: request_timeout must be a positive number of seconds (the hook "
+            f"argument or the extra 'request_timeout'), got {value!r}."
         )
     return seconds
 

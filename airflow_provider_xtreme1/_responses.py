@@ -3,35 +3,31 @@
 * :func:`unwrap` — the ``{"code", "message", "data"}`` envelope: ``code == "OK"`` or an exception, also
   for errors the server reports with HTTP 200 and for bodies that are not JSON at all;
 * :func:`transport_failure` — a network failure of either HTTP library turned into
-  :class:`~airflow_provider_xtreme1.exceptions.Xtreme1TransportError`, so that
-* :class:`RetryPolicy` — one pure predicate — serves both hooks.
+  :class:`~airflow_provider_xtreme1.exceptions.Xtreme1TransportError`;
+* :func:`is_retryable` — the API's classification of errors worth another attempt, which both hooks hand
+  to the one retry engine (:mod:`airflow_provider_xtreme1.retries`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import random
 import re
-import time
 import urllib.parse
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
+from airflow_provider_xtreme1._calls import ApiCall, RawResponse, _BadData
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1AnswerLostError,
     Xtreme1ApiError,
     Xtreme1AuthError,
-    Xtreme1Error,
     Xtreme1NotFoundError,
     Xtreme1TransportError,
 )
 
-if TYPE_CHECKING:
-    from airflow_provider_xtreme1._api import ApiCall
+T = TypeVar("T")
+
 
 #: Envelope codes meaning "this does not exist".
 NOT_FOUND_CODES = frozenset({"NOT_FOUND", "DATASET_NOT_FOUND", "DATASET__NOT_EXIST", "MODEL_DOES_NOT_EXIST"})
@@ -176,7 +172,7 @@ CONNECT, SENT, READ_TIMEOUT, TLS = "connect", "sent", "read_timeout", "tls"
 
 
 def transport_failure(call: ApiCall[Any], phase: str, detail: str) -> Xtreme1TransportError:
-    """The error for a request that got no answer, with ``retryable`` set for :class:`RetryPolicy`.
+    """The error for a request that got no answer, with ``retryable`` set for :func:`is_retryable`.
 
     :param phase: ``"connect"`` (nothing reached the server), ``"sent"`` (the connection broke after the
         request went out), ``"read_timeout"`` (no answer in time) or ``"tls"`` (certificate problem).
@@ -184,7 +180,6 @@ def transport_failure(call: ApiCall[Any], phase: str, detail: str) -> Xtreme1Tra
     where = f"Xtreme1 {call.endpoint}"
     detail = snippet(detail, 300)
     retryable = True
-    error_class = Xtreme1TransportError
     if phase == TLS:
         if PLAIN_HTTP_REPLY.search(detail):
             message = (
@@ -203,12 +198,8 @@ def transport_failure(call: ApiCall[Any], phase: str, detail: str) -> Xtreme1Tra
         what = "no answer within the read timeout" if phase == READ_TIMEOUT else "the connection broke"
         message = f"{where}: {what} ({detail})"
         if not call.idempotent:
-            retryable = False
-            error_class = Xtreme1AnswerLostError
-            message += MAY_HAVE_ACTED
-    error = error_class(message)
-    error.retryable = retryable  # type: ignore[attr-defined]
-    return error
+            return Xtreme1AnswerLostError(message + MAY_HAVE_ACTED)
+    return Xtreme1TransportError(message, retryable=retryable)
 
 
 #: HTTP statuses that redirect; API calls never follow them.
@@ -229,14 +220,13 @@ def redirect_refusal(call: ApiCall[Any], status: int, location: str | None) -> X
         target = f"{parts.path} on the same host"
     else:
         target = "nowhere (no Location header)"
-    error = Xtreme1TransportError(
+    return Xtreme1TransportError(
         f"Xtreme1 {call.endpoint}: the API answered HTTP {status}, redirecting to {target}. API requests "
         "do not follow redirects: the API token and the request would go to that address and its answer "
         "would be trusted. Set the connection's host to the Xtreme1 URL that answers directly.",
         status=status,
+        retryable=False,
     )
-    error.retryable = False  # type: ignore[attr-defined]
-    return error
 
 
 def scrub_secret(error: BaseException, secret: str | None) -> BaseException:
@@ -257,99 +247,34 @@ def scrub_secret(error: BaseException, secret: str | None) -> BaseException:
 
 def is_retryable(error: BaseException) -> bool:
     """Whether ``error`` is of a kind worth repeating the request for (ignores attempt counts)."""
-    if not isinstance(error, Xtreme1TransportError) or not getattr(error, "retryable", True):
+    if not isinstance(error, Xtreme1TransportError) or not error.retryable:
         return False
     return error.status is None or error.status in RETRYABLE_STATUSES
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When and how long to wait before repeating a failed request.
+def handle(call: ApiCall[T], response: RawResponse) -> T:
+    """Unwrap a response to ``call`` and parse its ``data``.
 
-    Retried: connection failures, 429 and 502/503/504; for idempotent calls also read timeouts and
-    connections dropped mid-answer. Never retried: envelope errors (also at HTTP 500 ``UNKNOWN``), 401,
-    TLS failures, and calls that start something once they may have reached the server (read timeout,
-    dropped connection, 502/504 from the proxy — :func:`transport_failure` and :func:`handle` mark those).
-
-    :param max_retries: retries after the first attempt.
-    :param backoff: first backoff in seconds; doubles per retry ("full jitter": a random wait up to it).
-    :param max_backoff: cap of one backoff.
-    :param max_elapsed: no retry would start later than this many seconds after the first attempt.
-    :param max_retry_after: longest ``Retry-After`` honoured; a longer one ends the retries.
-    :param jitter: randomise backoffs (turn off for predictable waits).
-    :param random: source of randomness in [0, 1), for tests.
+    A 502 or 504 from the proxy may come after the backend received the request, so for calls that
+    start something it is treated like a read timeout: reported, not repeated.
     """
-
-    max_retries: int = 4
-    backoff: float = 1.0
-    max_backoff: float = 30.0
-    max_elapsed: float = 300.0
-    max_retry_after: float = 120.0
-    jitter: bool = True
-    random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if (
-            self.max_retries < 0
-            or min(self.backoff, self.max_backoff, self.max_elapsed, self.max_retry_after) < 0
-        ):
-            raise ValueError("RetryPolicy values must not be negative")
-
-    def next_delay(self, attempt: int, error: BaseException, elapsed: float) -> float | None:
-        """Seconds to wait before the next attempt, or ``None`` to give up and raise ``error``.
-
-        :param attempt: how many attempts have failed so far (1 after the first failure).
-        :param error: the error of the last attempt.
-        :param elapsed: seconds since the first attempt started.
-        """
-        if attempt > self.max_retries or not is_retryable(error):
-            return None
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            if retry_after > self.max_retry_after:
-                return None
-            delay = float(retry_after)
-        else:
-            cap = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-            delay = cap * self.random() if self.jitter else cap
-        if elapsed + delay > self.max_elapsed:
-            return None
-        return delay
-
-
-#: For calls that must answer quickly or not at all (``test_connection``).
-NO_RETRY = RetryPolicy(max_retries=0)
-
-
-class Retrier:
-    """Counts the attempts of one call and turns each failure into a wait or a raise."""
-
-    def __init__(
-        self,
-        policy: RetryPolicy,
-        call: ApiCall[Any],
-        log: logging.Logger | logging.LoggerAdapter[Any],
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self.policy = policy
-        self.call = call
-        self.log = log
-        self.clock = clock
-        self.started = clock()
-        self.failures = 0
-
-    def delay_or_raise(self, error: Xtreme1Error) -> float:
-        """The seconds to sleep before trying again; re-raises ``error`` when the policy says stop."""
-        self.failures += 1
-        delay = self.policy.next_delay(self.failures, error, self.clock() - self.started)
-        if delay is None:
-            raise error
-        self.log.warning(
-            "Xtreme1 %s failed (attempt %d of %d), retrying in %.1f s: %s",
-            self.call.endpoint,
-            self.failures,
-            self.policy.max_retries + 1,
-            delay,
-            error,
+    try:
+        data = unwrap(
+            call.endpoint,
+            response.status,
+            response.content_type,
+            response.body,
+            retry_after=response.retry_after,
         )
-        return delay
+    except Xtreme1TransportError as err:
+        if call.idempotent or err.status not in MAYBE_FORWARDED:
+            raise
+        raise Xtreme1AnswerLostError(
+            f"{err}{MAY_HAVE_ACTED}", status=err.status, retry_after=err.retry_after
+        ) from None
+    try:
+        return call.parse(data)
+    except _BadData as err:
+        raise Xtreme1TransportError(
+            f"Xtreme1 {call.endpoint} answered OK with unexpected data: {err}", status=response.status
+        ) from None

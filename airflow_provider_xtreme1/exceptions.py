@@ -4,6 +4,8 @@ Every error is an ``AirflowException`` so Airflow fails (and retries) the task a
 
     Xtreme1Error
     ├── Xtreme1ConfigError          the connection or an argument is unusable (no token, bad URL)
+    │   └── Xtreme1DestinationExistsError  a file or object to write exists (no ``overwrite``);
+    │                                      also a ``FileExistsError``
     ├── Xtreme1TransportError       no usable answer: network failure, 5xx/429, a body that is not JSON
     │   └── Xtreme1AnswerLostError  a request that starts something was sent, its answer lost (no retry)
     ├── Xtreme1ApiError             the server answered with a non-OK ``code`` (also at HTTP 200)
@@ -32,18 +34,43 @@ class Xtreme1ConfigError(Xtreme1Error):
     """The connection or an argument cannot be used as given."""
 
 
+class Xtreme1DestinationExistsError(Xtreme1ConfigError, FileExistsError):
+    """A destination (downloaded export, packed archive, converted folder, unpacked export) already
+    exists and ``overwrite`` was not given. Raised before anything is started or written.
+
+    Also a ``FileExistsError``, so code catching the standard error keeps working.
+    """
+
+    def __init__(self, message: str, path: object = None) -> None:
+        super().__init__(message)
+        self.filename = None if path is None else str(path)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class Xtreme1TransportError(Xtreme1Error):
     """The request got no usable answer (network error, gateway error, rate limit, non-JSON body).
 
     :param message: what went wrong, naming the endpoint.
     :param status: the HTTP status, or ``None`` when no response arrived.
     :param retry_after: seconds the server asked us to wait (``Retry-After``), if any.
+    :param retryable: ``False`` when repeating the request cannot help or could act twice (a TLS
+        failure, a redirect, a lost answer to a start call); the retry engine reads it with ``status``.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        retryable: bool = True,
+    ):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.retryable = retryable
 
 
 class Xtreme1AnswerLostError(Xtreme1TransportError, AirflowFailException):
@@ -53,6 +80,9 @@ class Xtreme1AnswerLostError(Xtreme1TransportError, AirflowFailException):
     Also an ``AirflowFailException``: the task fails **without** Airflow's retries, since a retry would
     start the job a second time. The message says what may have started and how to check.
     """
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message, status=status, retry_after=retry_after, retryable=False)
 
 
 class Xtreme1ApiError(Xtreme1Error):

@@ -56,7 +56,10 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "extra-links": ["airflow_provider_xtreme1.links.Xtreme1DatasetLink"],
+        "extra-links": [
+            "airflow_provider_xtreme1.links.Xtreme1DatasetLink",
+            "airflow_provider_xtreme1.links.Xtreme1ModelRunsLink",
+        ],
         "connection-types": [
             {
                 "connection-type": "xtreme1",
@@ -86,7 +89,7 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "PEM file of CA certificates to trust instead of the system ones.",
                         "schema": {"type": ["string", "null"]},
                     },
-                    "timeout": {
+                    "request_timeout": {
                         "label": "Request timeout (seconds)",
                         "description": "Read timeout for API calls; transfers of archives have their own.",
                         "schema": {"type": ["number", "null"], "minimum": 1, "default": 60},

@@ -26,3 +26,18 @@ class Xtreme1DatasetLink(BaseOperatorLink):
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         return getattr(operator, "dataset_link", None) or ""
+
+
+def model_runs_url(web_url: str, model_id: int) -> str:
+    """The Runs tab of a model's page, which lists its runs (frontend ``RouteChildEnum.MODELS_DETAIL``,
+    ``detailType.RUNS``). The web app has no page of one run, nor any page of exports."""
+    return f"{web_url}/#/models/detail?id={int(model_id)}&tabId=RUNS"
+
+
+class Xtreme1ModelRunsLink(BaseOperatorLink):
+    """ "Xtreme1 model runs": the Runs tab of the model a run-model task ran (its run is listed there)."""
+
+    name = "Xtreme1 model runs"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        return getattr(operator, "model_runs_link", None) or ""

@@ -4,7 +4,7 @@ The server parses an archive and answers ``PARSE_COMPLETED`` even when it silent
 objects with a null ``contour`` or an unknown ``type``, objects bound to no class of the dataset
 (``classId`` cleared), whole batches of five items around an image it cannot decode, items whose
 name the dataset already has. :func:`reconcile_import` compares what THIS archive sent (see
-:mod:`~airflow_provider_xtreme1.manifest`) with what the dataset holds:
+:mod:`~airflow_provider_xtreme1.archives.manifest`) with what the dataset holds:
 
 * root items, scenes and frames by name, compared as the server's MySQL compares names
   (:mod:`~airflow_provider_xtreme1.collation`);
@@ -28,8 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_xtreme1.archives import Manifest, SentItem
 from airflow_provider_xtreme1.collation import collation_key
-from airflow_provider_xtreme1.manifest import Manifest, SentItem
 
 if TYPE_CHECKING:
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook

@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
-from airflow_provider_xtreme1.layout import DATASET_TYPES, normalize_dataset_type
+from airflow_provider_xtreme1.archives import DATASET_TYPES, normalize_dataset_type
 
 IMAGE_WIDTH, IMAGE_HEIGHT = 64, 48
 _DEFAULT_CLASSES = {"IMAGE": ("Car", "Person"), "LIDAR": ("Car", "Pedestrian")}

@@ -2,8 +2,11 @@
 
 Operators (sync waits), sensors and triggers all call :func:`judge`; nothing else compares status
 strings, so sync and deferrable modes cannot drift apart. Everything here is pure: the clock is an
-argument and progress tracking is a plain, JSON-serialisable value that a trigger can carry across a
-triggerer restart.
+argument and progress tracking is a plain, JSON-serialisable value passed from one :func:`judge` call to
+the next. It lives in memory only: a trigger's kwargs are fixed when the task defers, so after a
+triggerer restart the trigger resumes polling the same jobs with fresh progress, and the stall clock
+starts again (a stall is then reported up to ``stall_timeout`` later; ``timeout`` is an absolute
+``end_time`` and is not extended).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1JobTimeoutError,
     Xtreme1UnknownStatusError,
 )
+from airflow_provider_xtreme1.vocabulary import ExportStatus as ExportStatus
+from airflow_provider_xtreme1.vocabulary import ModelRunStatus as ModelRunStatus
+from airflow_provider_xtreme1.vocabulary import UploadStatus as UploadStatus
 
 
 class JobKind(str, enum.Enum):
@@ -28,30 +34,6 @@ class JobKind(str, enum.Enum):
     IMPORT = "import"
     EXPORT = "export"
     MODEL_RUN = "model_run"
-
-
-class UploadStatus(str, enum.Enum):
-    UNSTARTED = "UNSTARTED"
-    DOWNLOADING = "DOWNLOADING"
-    DOWNLOAD_COMPLETED = "DOWNLOAD_COMPLETED"
-    PARSING = "PARSING"
-    PARSE_COMPLETED = "PARSE_COMPLETED"
-    FAILED = "FAILED"
-
-
-class ExportStatus(str, enum.Enum):
-    UNSTARTED = "UNSTARTED"
-    GENERATING = "GENERATING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-
-
-class ModelRunStatus(str, enum.Enum):
-    STARTED = "STARTED"
-    RUNNING = "RUNNING"
-    SUCCESS = "SUCCESS"
-    SUCCESS_WITH_ERROR = "SUCCESS_WITH_ERROR"
-    FAILURE = "FAILURE"
 
 
 class Outcome(str, enum.Enum):
@@ -125,7 +107,7 @@ class Verdict:
     """The judgement of one or more job records at one moment.
 
     ``progress`` maps each job id to ``[fingerprint, changed_at]``; pass it back to the next
-    :func:`judge` call (it is JSON-serialisable, so triggers can store it in their kwargs).
+    :func:`judge` call (plain JSON values; kept in memory by the waiting operator, sensor or trigger).
     """
 
     outcome: Outcome
@@ -400,3 +382,18 @@ def _size(n: float) -> str:
             return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} GiB"
+
+
+#: Waiting defaults the job operators and the sensors share (seconds).
+DEFAULT_POLL_INTERVAL = 10.0
+#: How long a task waits for its job before failing (the job keeps running on the server).
+DEFAULT_TIMEOUT = 24 * 3600.0
+#: How long a job may show no change of status or progress before it counts as stalled.
+DEFAULT_STALL_TIMEOUT = 3600.0
+
+
+def stall_timeout_of(value: float | None) -> float | None:
+    """``None`` is the shared default; ``0`` turns stall detection off (``None`` for :class:`JobWatch`)."""
+    if value is None:
+        return DEFAULT_STALL_TIMEOUT
+    return float(value) or None

@@ -98,8 +98,8 @@ def run(root: Path, runs: int, log) -> tuple[str, dict[str, Any]]:
     os.environ.update({k: v for k, v in bench_env(root / "airflow-home").items() if k.startswith("AIRFLOW")})
     with emulator(work, step_delay=0.0) as emu:
         os.environ["AIRFLOW_CONN_XTREME1_BENCH"] = emu.connection_json()
+        from airflow_provider_xtreme1.archives import read_manifest
         from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
-        from airflow_provider_xtreme1.manifest import read_manifest
         from airflow_provider_xtreme1.reconcile import reconcile_import
 
         with Xtreme1Hook("xtreme1_bench") as hook:

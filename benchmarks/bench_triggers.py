@@ -1,4 +1,4 @@
-"""Benchmark 6: triggerer fan-in — 200 ``Xtreme1ImportTrigger`` on one event loop against the emulator.
+"""Benchmark 6: triggerer fan-in — 200 import ``Xtreme1JobTrigger`` on one event loop against the emulator.
 
 200 real imports of tiny LIDAR_FUSION archives are started first (each archive PUT to its own presigned
 URL). The emulator works through them with its two import workers and a step delay, so they finish one
@@ -44,7 +44,7 @@ def _api(session: requests.Session, base: str, method: str, path: str, **kwargs:
 
 
 def _start_imports(emu, root: Path, count: int) -> list[str]:
-    from airflow_provider_xtreme1.packing import plan_zip
+    from airflow_provider_xtreme1.archives import plan_zip
     from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
     folder = make_sample_dataset(root / "tiny_scene", "LIDAR_FUSION", items=1, with_results=False)
@@ -225,7 +225,7 @@ def run(root: Path, quick: bool, log) -> tuple[str, dict[str, Any]]:
         ],
     ]
     text = table(
-        f"6. Triggerer fan-in: {TRIGGERS} Xtreme1ImportTrigger on one loop, poll interval {poll:.0f} s, "
+        f"6. Triggerer fan-in: {TRIGGERS} import Xtreme1JobTrigger on one loop, poll interval {poll:.0f} s, "
         f"emulator step {a['step_delay']} s",
         ["measure", "value", "target", ""],
         rows,

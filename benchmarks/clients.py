@@ -19,7 +19,8 @@ def main(argv: list[str]) -> int:
     action, args = argv[0], argv[1:]
     import airflow.sdk  # noqa: F401  (a worker has it loaded; it is most of the baseline)
 
-    from airflow_provider_xtreme1 import packing, transfer
+    from airflow_provider_xtreme1 import transfer
+    from airflow_provider_xtreme1.archives import packing
 
     baseline = proc_status_mib("VmRSS")
     extra: dict[str, object] = {}

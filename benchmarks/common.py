@@ -189,8 +189,12 @@ class S3:
             operation, Params={"Bucket": S3_BUCKET, "Key": key}, ExpiresIn=expires, HttpMethod=method
         )
 
+    def path(self, key: str) -> Path:
+        """Where the object ``key`` lies on disk."""
+        return self.root / S3_BUCKET / key
+
     def remove(self, key: str) -> None:
-        (self.root / S3_BUCKET / key).unlink(missing_ok=True)
+        self.path(key).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -56,9 +56,9 @@ def _record_polls(polls: dict[str, list[float]]) -> None:
 
 
 async def main_async(serials: list[str], poll: float, port: int) -> dict:
-    from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1ImportTrigger
+    from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
 
-    triggers = [Xtreme1ImportTrigger("xtreme1_default", [s], poll_interval=poll) for s in serials]
+    triggers = [Xtreme1JobTrigger("xtreme1_default", "import", [s], poll_interval=poll) for s in serials]
     records = [{"serial": s, "started": time.time()} for s in serials]
     samples: list = []
     stop = asyncio.Event()

@@ -1,7 +1,7 @@
 """
 ### Ingest a dataset folder into Xtreme1
 
-The five steps of an Xtreme1 upload, one task each:
+The six steps of an Xtreme1 upload, one task each:
 
 1. **ensure_dataset** — find the dataset by name, or create it (safe to re-run);
 2. **pack** — check the folder against Xtreme1's layout rules and pack it into a stored zip

@@ -4,7 +4,7 @@
 1. **run_model** — run a model over the dataset and wait for the run. The task checks first that the
    model exists, has a URL, fits the dataset type, knows the requested classes and that some data match;
    it then finds the id of the run it started (Xtreme1 does not return it). A run that ends
-   `SUCCESS_WITH_ERROR` passes with warnings (set `fail_on_partial=True` to fail instead).
+   `SUCCESS_WITH_ERROR` passes with warnings (set `fail_on_warnings=True` to fail instead).
 2. **export** — export the ground truth (`-1`) **and** that run, download the zip and unpack it.
    In the archive, `result/<name>.json` holds one entry per source; `sourceName` is `Ground Truth` or the
    run's `runNo`.

@@ -122,7 +122,8 @@ def main() -> int:
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
             print(
-                f"  export {export.get('serial')}: {path} ({path.stat().st_size} bytes, {len(names)} entries)"
+                f"  export {export.get('serial_number')}: {path} "
+                f"({path.stat().st_size} bytes, {len(names)} entries)"
             )
     print("\n  task results (XCom):")
     for task_id, value in results.items():

@@ -109,8 +109,8 @@ def start_import(
 
     Returns the dataset record and the import's serial number.
     """
+    from airflow_provider_xtreme1.archives import plan_zip
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
-    from airflow_provider_xtreme1.packing import plan_zip
     from airflow_provider_xtreme1.transfer import upload
 
     with Xtreme1Hook() as hook:

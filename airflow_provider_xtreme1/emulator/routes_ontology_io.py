@@ -32,30 +32,7 @@ from .routes_ontology import (
 )
 from .state import iso
 
-SOURCES = ("ONTOLOGY", "DATASET")
-MAX_ROWS = 1000
-MAX_FILE_BYTES = 10 * 1024 * 1024
 UPSERT_SQL = "ON DUPLICATE KEY UPDATE"
-RESULT_KEYS = (  # adapter/dto/response/ClassAndClassificationImportRespDTO.java
-    "isDuplicate",
-    "desType",
-    "desId",
-    "classTotalSize",
-    "classificationTotalSize",
-    "validClassSize",
-    "validClassificationSize",
-    "classes",
-    "classifications",
-    "duplicateClassName",
-    "duplicateClassificationName",
-)
-
-
-def bind_failure(name: str, java_type: str) -> str:
-    return (
-        f"{name} Failed to convert property value of type 'java.lang.String' to required type "
-        f"'{java_type}' for property '{name}'"
-    )
 
 
 # ------------------------------------------------------------------------------- dataset classification

@@ -3,6 +3,17 @@
 Both twins have the same methods with the same names and results. Each method is a thin shell —
 build the call (``_api``), send it, unwrap the envelope (``_responses``) — so only sending and sleeping
 differ between them.
+
+Not built on ``apache-airflow-providers-http`` (no longer a dependency). Subclassing its ``HttpHook``, as
+the dbt Cloud provider does, would delete only host/schema/port parsing and the ``verify``/``timeout``
+extras (part of ``_connection.py``), and would cost behaviour this hook keeps: ``HttpHook`` is
+requests-only, so the async twin (httpx, for triggers) would still need its own connection handling;
+it opens a session per call (we keep one keep-alive session and reuse one TLS context); it retries
+without ``Retry-After`` and re-sends unrewound bodies; it follows redirects (we refuse them, so a
+request carrying the token never moves); it turns unknown extras into headers and logs whole error
+bodies at ERROR (we unwrap Xtreme1's envelope and scrub the token from every error). Its
+``test_connection`` POSTs to the base URL; ours asks ``/user/logged``. Nothing of ``HttpHook`` would be
+used, so nothing of it is imported.
 """
 
 from __future__ import annotations
@@ -21,17 +32,16 @@ from airflow.providers.common.compat.connection import get_async_connection
 from airflow.sdk import BaseHook
 
 from airflow_provider_xtreme1 import __version__, _api
-from airflow_provider_xtreme1._api import ApiCall, RawResponse, handle
+from airflow_provider_xtreme1._calls import ApiCall, RawResponse
 from airflow_provider_xtreme1._connection import ConnectionSettings
 from airflow_provider_xtreme1._responses import (
     CONNECT,
-    NO_RETRY,
     READ_TIMEOUT,
     REDIRECT_STATUSES,
     SENT,
     TLS,
-    Retrier,
-    RetryPolicy,
+    handle,
+    is_retryable,
     parse_retry_after,
     redact,
     redirect_refusal,
@@ -61,6 +71,7 @@ from airflow_provider_xtreme1.records import (
     UploadRecord,
     User,
 )
+from airflow_provider_xtreme1.retries import NO_RETRY, RetryPolicy, acall_with_retries, call_with_retries
 from airflow_provider_xtreme1.statuses import JobKind
 
 T = TypeVar("T")
@@ -81,20 +92,20 @@ class _Xtreme1HookBase(BaseHook):
         self,
         xtreme1_conn_id: str = default_conn_name,
         *,
-        timeout: float | None = None,
+        request_timeout: float | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
         super().__init__()
-        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if request_timeout is not None and (isinstance(request_timeout, bool) or not request_timeout > 0):
+            raise ValueError(f"request_timeout must be a positive number of seconds, got {request_timeout!r}")
         self.xtreme1_conn_id = xtreme1_conn_id
-        self.timeout = timeout
+        self.request_timeout = request_timeout
         self.retry_policy = retry_policy or RetryPolicy()
         # Filled once, by the sync lookup (Xtreme1Hook) or the async one (Xtreme1AsyncHook).
         self._settings: ConnectionSettings | None = None
 
     def _load_settings(self, conn: Any) -> ConnectionSettings:
-        self._settings = ConnectionSettings.from_connection(conn, timeout=self.timeout)
+        self._settings = ConnectionSettings.from_connection(conn, request_timeout=self.request_timeout)
         try:
             from airflow.sdk.log import mask_secret
 
@@ -128,7 +139,7 @@ class Xtreme1Hook(AnnotationMethods, _Xtreme1HookBase):
 
     The connection (type ``xtreme1``) holds the Xtreme1 URL in *Host* (``http://x1:8190``, or a host
     name with *Schema* and *Port*; ``/api`` is appended) and an API token in *Password*. Extras:
-    ``verify`` (default true, or a CA bundle path), ``ca_bundle``, ``timeout`` (read timeout, default
+    ``verify`` (default true, or a CA bundle path), ``ca_bundle``, ``request_timeout`` (read timeout, default
     60 s; connecting may take 10 s) and ``web_url`` (for links, if the web app lives elsewhere).
 
     Every answer is checked by its envelope ``code``, not its HTTP status: Xtreme1 reports most errors
@@ -148,19 +159,19 @@ class Xtreme1Hook(AnnotationMethods, _Xtreme1HookBase):
     retries with backoff (plus ``Retry-After``, which ``HttpHook`` ignores).
 
     :param xtreme1_conn_id: the Airflow connection id.
-    :param timeout: read timeout in seconds for API calls; overrides the ``timeout`` extra.
+    :param request_timeout: read timeout in seconds for API calls; overrides the ``request_timeout`` extra.
     :param retry_policy: when to retry failed requests
-        (default: :class:`~airflow_provider_xtreme1._responses.RetryPolicy` ``()``).
+        (default: :class:`~airflow_provider_xtreme1.retries.RetryPolicy` ``()``).
     """
 
     def __init__(
         self,
         xtreme1_conn_id: str = _Xtreme1HookBase.default_conn_name,
         *,
-        timeout: float | None = None,
+        request_timeout: float | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        super().__init__(xtreme1_conn_id, timeout=timeout, retry_policy=retry_policy)
+        super().__init__(xtreme1_conn_id, request_timeout=request_timeout, retry_policy=retry_policy)
         self._session: requests.Session | None = None
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -237,12 +248,21 @@ class Xtreme1Hook(AnnotationMethods, _Xtreme1HookBase):
         timeout: tuple[float, float] | None = None,
         policy: RetryPolicy | None = None,
     ) -> T:
-        retrier = Retrier(policy or self.retry_policy, call, self.log)
-        while True:
+
+        def attempt() -> T:
             try:
                 return handle(call, self._send(call, timeout))
             except Xtreme1Error as err:
-                time.sleep(retrier.delay_or_raise(self._scrubbed(err)))
+                self._scrubbed(err)  # in place: a server may echo the token
+                raise
+
+        return call_with_retries(
+            attempt,
+            policy=policy or self.retry_policy,
+            retryable=is_retryable,
+            what=f"Xtreme1 {call.endpoint}",
+            log=self.log,
+        )
 
     def _drive(self, flow: Generator[ApiCall[Any], Any, T]) -> T:
         try:
@@ -543,10 +563,10 @@ class Xtreme1AsyncHook(AsyncAnnotationMethods, _Xtreme1HookBase):
         self,
         xtreme1_conn_id: str = _Xtreme1HookBase.default_conn_name,
         *,
-        timeout: float | None = None,
+        request_timeout: float | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        super().__init__(xtreme1_conn_id, timeout=timeout, retry_policy=retry_policy)
+        super().__init__(xtreme1_conn_id, request_timeout=request_timeout, retry_policy=retry_policy)
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
@@ -628,12 +648,21 @@ class Xtreme1AsyncHook(AsyncAnnotationMethods, _Xtreme1HookBase):
         timeout: tuple[float, float] | None = None,
         policy: RetryPolicy | None = None,
     ) -> T:
-        retrier = Retrier(policy or self.retry_policy, call, self.log)
-        while True:
+
+        async def attempt() -> T:
             try:
                 return handle(call, await self._send(call, timeout))
             except Xtreme1Error as err:
-                await asyncio.sleep(retrier.delay_or_raise(self._scrubbed(err)))
+                self._scrubbed(err)  # in place: a server may echo the token
+                raise
+
+        return await acall_with_retries(
+            attempt,
+            policy=policy or self.retry_policy,
+            retryable=is_retryable,
+            what=f"Xtreme1 {call.endpoint}",
+            log=self.log,
+        )
 
     async def _drive(self, flow: Generator[ApiCall[Any], Any, T]) -> T:
         try:

@@ -1,30 +1,9 @@
-"""Reading operator arguments that may arrive directly, from XCom, or as rendered template text."""
+"""Operator arguments that need the hook (TLS verification of presigned transfers); the plain parsers
+live in :mod:`airflow_provider_xtreme1._arguments`."""
 
 from __future__ import annotations
 
-import ast
 from typing import Any
-
-from airflow_provider_xtreme1._api import parse_id
-
-
-def as_id(value: Any, name: str) -> int:
-    """An Xtreme1 id (``12``, ``"12"``, an XCom value) as an int; otherwise an error naming the argument."""
-    return parse_id(value.strip() if isinstance(value, str) else value, name)
-
-
-def as_list(value: Any) -> list[Any]:
-    """A list given as such, as one value, as ``"a,b"`` text, or rendered by Jinja (``"[1, 2]"``)."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        text = value.strip()
-        if not text.startswith(("[", "(")):
-            return [part.strip() for part in text.split(",") if part.strip()]
-        value = ast.literal_eval(text)
-    if isinstance(value, (str, int, float)):
-        return [value]
-    return list(value)
 
 
 def storage_verify(verify: Any, hook: Any) -> Any:
@@ -43,15 +22,3 @@ def storage_verify(verify: Any, hook: Any) -> Any:
         except AirflowNotFoundException:  # a PutArchive without any Xtreme1 connection: system CAs
             verify = True
     return check_verify(verify, "verify")
-
-
-def as_bool(value: Any, name: str) -> bool:
-    """A flag given as a bool or rendered by Jinja (``"True"``, ``"false"``, ``"1"``, ``""``)."""
-    if isinstance(value, bool) or value is None:
-        return bool(value)
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off", "", "none"):
-        return False
-    raise ValueError(f"{name} must be true or false, got {value!r}")

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from airflow.sdk import BaseOperator, conf
+from airflow.sdk import BaseOperator
 
-from airflow_provider_xtreme1._api import parse_id
+from airflow_provider_xtreme1._arguments import default_deferrable, parse_id, render_flags
 from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1Error, Xtreme1TransportError
 from airflow_provider_xtreme1.links import DATASET_URL_XCOM_KEY, Xtreme1DatasetLink
-from airflow_provider_xtreme1.statuses import RULES, JobKind, JobWatch, Outcome, validate_event
+from airflow_provider_xtreme1.statuses import (
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_STALL_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    RULES,
+    JobKind,
+    JobWatch,
+    Outcome,
+    stall_timeout_of,
+    validate_event,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -21,11 +32,6 @@ if TYPE_CHECKING:
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 
 T = TypeVar("T")
-
-
-def default_deferrable() -> bool:
-    """The ``[operators] default_deferrable`` option, read when an operator is created."""
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 class Xtreme1BaseOperator(BaseOperator):
@@ -52,6 +58,10 @@ class Xtreme1BaseOperator(BaseOperator):
         from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 
         return Xtreme1Hook(self.xtreme1_conn_id)
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        super().render_template_fields(context, jinja_env)
+        render_flags(self)
 
     def push_dataset_link(self, context: Context, dataset_id: int) -> None:
         """Publish the dataset page for the "Xtreme1 dataset" extra link (and as XCom ``dataset_url``)."""
@@ -92,10 +102,24 @@ class Xtreme1JobOperator(Xtreme1BaseOperator):
 
     Subclasses set ``kind`` and ``ids_xcom_key`` and implement :meth:`start_job` and :meth:`job_result`.
 
+    **Why not** ``airflow.sdk.bases.resumablejobmixin.ResumableJobMixin`` (Airflow 3.3): this class keeps
+    the same durable contract — the job ids go to ``task_state_store`` before waiting and a retry
+    re-attaches to a job still running or already succeeded — but the mixin does not fit as it stands:
+    it judges one raw status string per job, where these tasks judge all their records together
+    (progress, stall, warnings: :class:`~airflow_provider_xtreme1.statuses.JobWatch`); on reconnect it
+    returns what ``poll_until_complete`` returns but on a fresh run what ``get_job_result`` returns,
+    while the deferrable path here leaves ``execute`` in between and ends in ``execute_complete``; it
+    is for the synchronous path only (its docstring says so), and this class defers; and its known gap —
+    the worker dies between submitting and persisting the id, and the retry submits again — is the
+    lost answer :meth:`start_once` turns into a failure, since Xtreme1 cannot list imports or exports to
+    find an orphan. Without a ``task_state_store`` this class also falls back to the ids in XCom.
+
     :param wait_for_completion: wait until the job ends (default). Otherwise return right after starting.
-    :param poll_interval: seconds between status checks.
-    :param timeout: seconds to wait for the job before failing (the job itself keeps running on the server).
-    :param stall_timeout: seconds without any change of status or progress before the job counts as stalled.
+    :param poll_interval: seconds between status checks (default 10).
+    :param timeout: seconds to wait for the job before failing (default 24 h; the job itself keeps running
+        on the server: Xtreme1 has no API to cancel imports, exports or model runs).
+    :param stall_timeout: seconds without any change of status or progress before the job counts as stalled
+        (default 1 h; ``0`` turns stall detection off).
     :param fail_on_warnings: fail when the job succeeds with warnings.
     :param deferrable: wait in the triggerer instead of a worker slot (default: ``[operators]
         default_deferrable``).
@@ -104,14 +128,14 @@ class Xtreme1JobOperator(Xtreme1BaseOperator):
 
     kind: ClassVar[JobKind]
     ids_xcom_key: ClassVar[str]
-    default_timeout: ClassVar[float] = 24 * 3600.0
-    default_stall_timeout: ClassVar[float] = 3600.0
+    default_timeout: ClassVar[float] = DEFAULT_TIMEOUT
+    default_stall_timeout: ClassVar[float] = DEFAULT_STALL_TIMEOUT
 
     def __init__(
         self,
         *,
         wait_for_completion: bool = True,
-        poll_interval: float = 10.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | None = None,
         stall_timeout: float | None = None,
         fail_on_warnings: bool = False,
@@ -123,10 +147,19 @@ class Xtreme1JobOperator(Xtreme1BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.poll_interval = poll_interval
         self.timeout = self.default_timeout if timeout is None else timeout
-        self.stall_timeout = self.default_stall_timeout if stall_timeout is None else stall_timeout
+        self.stall_timeout = (
+            self.default_stall_timeout if stall_timeout is None else stall_timeout_of(stall_timeout)
+        )
         self.fail_on_warnings = fail_on_warnings
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.reattach = reattach
+        if deferrable and wait_for_completion is False:
+            warnings.warn(
+                f"{type(self).__name__} {self.task_id!r}: deferrable=True has no effect with "
+                "wait_for_completion=False (the task returns right after starting the job).",
+                UserWarning,
+                stacklevel=2,
+            )
 
     # -- what subclasses provide -------------------------------------------------------------------------
 

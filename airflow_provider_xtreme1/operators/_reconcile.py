@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_xtreme1.operators._arguments import as_id
+from airflow_provider_xtreme1._arguments import as_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -31,9 +31,13 @@ class ReconcilingImport:
     def import_arguments(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def archive_to_reconcile(self) -> Any:
+        """What to compare the dataset with: ``reconcile_source`` (the upload task adds its own source)."""
+        return self.reconcile_source
+
     def sent_archive(self) -> tuple[Path | None, str]:
         """The local folder or archive to reconcile with, or ``None`` and why not."""
-        source = self.reconcile_source
+        source = self.archive_to_reconcile()
         if source in (None, ""):
             return None, "no local copy of the archive was given (reconcile_source)"
         if not isinstance(source, (str, os.PathLike)) or "://" in str(source):
@@ -45,8 +49,8 @@ class ReconcilingImport:
 
     def check_sent_archive(self) -> None:
         """Before importing: a given ``reconcile_source`` must be readable (folder, zip, tar or image)."""
+        from airflow_provider_xtreme1.archives import source_kind
         from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
-        from airflow_provider_xtreme1.manifest import source_kind
 
         path, reason = self.sent_archive()
         if path is None and self.reconcile_source not in (None, "") and "does not exist" in reason:
@@ -78,8 +82,8 @@ class ReconcilingImport:
 
     def reconcile(self, context: Context, serial: str, record: dict[str, Any]) -> dict[str, Any]:
         """Compare the dataset with what the archive sent; fail or warn on a shortfall (see class doc)."""
+        from airflow_provider_xtreme1.archives import read_manifest
         from airflow_provider_xtreme1.exceptions import Xtreme1ReconcileError
-        from airflow_provider_xtreme1.manifest import read_manifest
         from airflow_provider_xtreme1.reconcile import reconcile_import
 
         path, reason = self.sent_archive()

@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_xtreme1._arguments import as_list, render_flags
 from airflow_provider_xtreme1.convert.core import check_format, convert_export
 from airflow_provider_xtreme1.convert.reader import CameraConfigs
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
-from airflow_provider_xtreme1.operators._arguments import as_list
-from airflow_provider_xtreme1.operators.export import (
-    destination_asset,
+from airflow_provider_xtreme1.locations import (
     location_of,
     refuse_existing,
     resolve_destination,
     write_atomically,
 )
+from airflow_provider_xtreme1.operators.export import destination_asset
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -87,7 +87,17 @@ class Xtreme1ConvertExportOperator(BaseOperator):
         classes, frames_without_camera}``, counts by Xtreme1 object type.
     """
 
-    template_fields: Sequence[str] = ("export", "to", "destination", "camera_configs", "classes", "sources")
+    template_fields: Sequence[str] = (
+        "export",
+        "to",
+        "destination",
+        "camera_configs",
+        "classes",
+        "sources",
+        "fetch_camera_configs",
+        "require_cameras",
+        "overwrite",
+    )
 
     def __init__(
         self,
@@ -125,6 +135,10 @@ class Xtreme1ConvertExportOperator(BaseOperator):
         self.camera_index = camera_index
         self.require_cameras = require_cameras
         self.overwrite = overwrite
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        super().render_template_fields(context, jinja_env)
+        render_flags(self)
 
     def execute(self, context: Context) -> dict[str, Any]:
         fmt = check_format(self.to)

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_xtreme1._api import check_dataset_name
+from airflow_provider_xtreme1._arguments import as_bool
+from airflow_provider_xtreme1.archives import normalize_dataset_type
 from airflow_provider_xtreme1.collation import same_name
 from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1ApiError, Xtreme1ConfigError
-from airflow_provider_xtreme1.layout import normalize_dataset_type
-from airflow_provider_xtreme1.operators._arguments import as_bool
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
 
 if TYPE_CHECKING:
@@ -31,7 +31,12 @@ class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
     :return: the dataset id.
     """
 
-    template_fields: Sequence[str] = ("name", "dataset_type", "description")
+    template_fields: Sequence[str] = (
+        "name",
+        "dataset_type",
+        "description",
+        "xtreme1_conn_id",
+    )
     returns_dict = False
 
     def __init__(self, *, name: str, dataset_type: str, description: str | None = None, **kwargs: Any):
@@ -112,7 +117,7 @@ class Xtreme1EnsureDatasetOperator(Xtreme1BaseOperator):
 class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
     """Validate a dataset folder against Xtreme1's import rules and pack it into a stored zip.
 
-    Problems are reported before anything is written (see :func:`~airflow_provider_xtreme1.packing.
+    Problems are reported before anything is written (see :func:`~airflow_provider_xtreme1.archives.packing.
     validate_dataset_folder`); warnings are logged. The archive is written to a temporary file and
     renamed into place, so ``output_path`` is either complete or absent. Nothing in ``source_folder``
     is changed.
@@ -129,7 +134,15 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
     :return: ``{path, items, scenes, files, bytes, warnings}``.
     """
 
-    template_fields: Sequence[str] = ("source_folder", "dataset_type", "output_path", "allow_unread_files")
+    template_fields: Sequence[str] = (
+        "source_folder",
+        "dataset_type",
+        "output_path",
+        "allow_unread_files",
+        "overwrite",
+        "with_results",
+        "xtreme1_conn_id",
+    )
 
     def __init__(
         self,
@@ -151,7 +164,7 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
         self.with_results = with_results
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_xtreme1.packing import pack_dataset
+        from airflow_provider_xtreme1.archives import pack_dataset
 
         result = pack_dataset(
             self.source_folder,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import secrets
 import shutil
 import tempfile
 import time
@@ -15,24 +13,32 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1JobError, Xtreme1UrlExpiredError
-from airflow_provider_xtreme1.extract import (
+from airflow_provider_xtreme1._arguments import as_id, id_list
+from airflow_provider_xtreme1.archives import (
     DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_RATIO,
     DEFAULT_MAX_UNPACKED_BYTES,
 )
+from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1JobError, Xtreme1UrlExpiredError
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
-from airflow_provider_xtreme1.operators._arguments import as_id, as_list, storage_verify
+from airflow_provider_xtreme1.locations import (
+    is_folder,
+    location_of,
+    refuse_existing,
+    resolve_destination,
+    safe_file_name,
+    write_atomically,
+)
+from airflow_provider_xtreme1.operators._arguments import storage_verify
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
 from airflow_provider_xtreme1.statuses import JobKind, Outcome, judge, raise_for_outcome
+from airflow_provider_xtreme1.vocabulary import DATA_FORMATS
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset, Context
 
-DATA_FORMATS = ("XTREME1", "COCO")
 #: The ``selectModelRunIds`` value of the ground truth (every other value is a model-run id).
 GROUND_TRUTH = -1
-_NAME_MAX = 255
 
 
 # --------------------------------------------------------------------------------------------------
@@ -42,11 +48,6 @@ _NAME_MAX = 255
 def is_templated(value: Any) -> bool:
     """A string still holding Jinja (seen at DAG-parse time, before rendering)."""
     return isinstance(value, str) and ("{{" in value or "{%" in value)
-
-
-def id_list(value: Any, name: str) -> list[int]:
-    """Ids given as a list, one id, ``"-1,42"`` or a rendered ``"[-1, 42]"``, as ints."""
-    return [as_id(v, name) for v in as_list(value)]
 
 
 def filter_time(value: Any) -> str:
@@ -62,35 +63,6 @@ def check_data_format(data_format: Any) -> str:
     if value not in DATA_FORMATS:
         raise ValueError(f"data_format must be one of {', '.join(DATA_FORMATS)}, got {data_format!r}.")
     return value
-
-
-# --------------------------------------------------------------------------------------------------
-# Destinations: a local path or any Airflow ObjectStoragePath / URI
-
-
-def resolve_destination(destination: Any, argument: str = "destination") -> Any:
-    """A checked ``Path`` for local destinations (``file://`` included), else an ``ObjectStoragePath``.
-
-    :raises ValueError: naming ``argument``: a path no file system can hold (NUL or control characters,
-        a part over 255 bytes), or a scheme that is not object storage (``http://``).
-    """
-    from airflow_provider_xtreme1.transfer import resolve_location
-
-    if isinstance(destination, str) and not destination.strip():
-        raise ValueError(f"{argument} must not be empty.")
-    return resolve_location(destination.strip() if isinstance(destination, str) else destination, argument)
-
-
-def is_folder(destination: Any, resolved: Any) -> bool:
-    """A destination ending in ``/`` (or an existing local folder) receives the file under its own name."""
-    if isinstance(destination, str) and destination.strip().endswith("/"):
-        return True
-    return isinstance(resolved, Path) and resolved.is_dir()
-
-
-def location_of(path: Any) -> str:
-    """What the task reports as the written file: an absolute local path or the object's URI."""
-    return str(path.absolute()) if isinstance(path, Path) else str(path)
 
 
 def destination_asset(destination: Any) -> Asset | None:
@@ -123,57 +95,6 @@ def _add_outlet(kwargs: dict[str, Any], destination: Any) -> None:
     if not any(getattr(o, "uri", None) == asset.uri for o in outlets):
         outlets.append(asset)
     kwargs["outlets"] = outlets
-
-
-def safe_file_name(name: str, fallback: str) -> str:
-    """The last part of a server-given file name, reduced to characters safe in any store and to at
-    most 255 bytes (the suffix kept)."""
-    base = PurePosixPath(str(name or "").replace("\\", "/")).name
-    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
-    if len(base) > _NAME_MAX:
-        suffix = PurePosixPath(base).suffix[:16]
-        base = base[: _NAME_MAX - len(suffix)] + suffix
-    return base or fallback
-
-
-def write_atomically(target: Any, lines: Iterator[bytes]) -> int:
-    """Write ``lines`` to a ``.partial-<random>`` sibling of ``target`` and move it into place.
-
-    Local files are moved with ``os.replace`` (atomic); objects with the store's rename (copy and delete:
-    the final key only ever receives a complete object). Returns the bytes written.
-    """
-    temp = target.parent / f"{target.name}.partial-{secrets.token_hex(4)}"
-    written = 0
-    try:
-        if isinstance(target, Path):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(temp, "wb") as out:
-                for line in lines:
-                    written += out.write(line)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, target)
-        else:
-            with temp.open("wb") as out:
-                for line in lines:
-                    out.write(line)
-                    written += len(line)
-            temp.rename(target)
-    except BaseException:
-        try:
-            if temp.exists():
-                temp.unlink()
-        except Exception:  # best-effort clean-up; the original error matters
-            pass
-        raise
-    return written
-
-
-def refuse_existing(target: Any, what: str) -> None:
-    if target.exists():
-        raise Xtreme1ConfigError(
-            f"{what} {location_of(target)} already exists; pass overwrite=True to replace it."
-        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -234,8 +155,8 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         path (default: the connection's ``verify`` / ``ca_bundle``).
     :param max_retries: retries of the download after transient failures (each restarts from byte 0).
     :param progress_interval: seconds between download progress lines in the log.
-    :return: ``{serial, file_name, uri, bytes, unpacked_to, dataset_id}`` (only ``serial`` is set when
-        not waiting).
+    :return: ``{serial_number, file_name, uri, bytes, unpacked_to, dataset_id}`` (only ``serial_number``
+        is set when not waiting).
 
     Waiting is controlled by the arguments of :class:`~airflow_provider_xtreme1.operators._base.
     Xtreme1JobOperator` (``wait_for_completion``, ``poll_interval``, ``timeout``, ``stall_timeout``,
@@ -255,6 +176,11 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         "create_start_time",
         "create_end_time",
         "unpack_to",
+        "overwrite",
+        "verify",
+        "wait_for_completion",
+        "fail_on_warnings",
+        "xtreme1_conn_id",
     )
 
     def __init__(
@@ -417,7 +343,7 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
     def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
         serial = ids[0]
         result: dict[str, Any] = {
-            "serial": serial,
+            "serial_number": serial,
             "file_name": None,
             "uri": None,
             "bytes": None,
@@ -479,7 +405,7 @@ class Xtreme1ExportOperator(Xtreme1JobOperator):
         return url
 
     def _unpack(self, target: Any, folder: Path, top: str) -> list[Path]:
-        from airflow_provider_xtreme1.extract import safe_extract
+        from airflow_provider_xtreme1.archives import safe_extract
 
         def extract(archive: Path) -> list[Path]:
             return safe_extract(
@@ -533,7 +459,13 @@ class Xtreme1ExportPredictionsOperator(Xtreme1BaseOperator):
     :return: ``{uri, items, objects, run_id}``.
     """
 
-    template_fields: Sequence[str] = ("dataset_id", "run_id", "destination")
+    template_fields: Sequence[str] = (
+        "dataset_id",
+        "run_id",
+        "destination",
+        "overwrite",
+        "xtreme1_conn_id",
+    )
 
     def __init__(
         self,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_xtreme1._arguments import as_id, as_list
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ConfigError,
     Xtreme1Error,
@@ -15,8 +15,9 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1TransportError,
 )
 from airflow_provider_xtreme1.lineage import operator_lineage, xtreme1_dataset
-from airflow_provider_xtreme1.operators._arguments import as_id, as_list
+from airflow_provider_xtreme1.links import Xtreme1DatasetLink, Xtreme1ModelRunsLink, model_runs_url
 from airflow_provider_xtreme1.operators._base import Xtreme1JobOperator
+from airflow_provider_xtreme1.results import job_summary
 from airflow_provider_xtreme1.statuses import JobKind
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
     for a new run before failing.
 
     ``SUCCESS`` succeeds; ``SUCCESS_WITH_ERROR`` (some items failed) succeeds with warnings, or fails with
-    ``fail_on_partial``; ``FAILURE`` fails with the server's ``errorReason``.
+    ``fail_on_warnings``; ``FAILURE`` fails with the server's ``errorReason``.
 
     :param dataset_id: the dataset to run on. (templated)
     :param model: the model: its id, its name or its ``modelCode`` (e.g. ``LIDAR_DETECTION``). (templated)
@@ -74,16 +75,17 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         (templated)
     :param annotation_status: only data with this status: ``ANNOTATED``, ``NOT_ANNOTATED``, ``INVALID``.
         (templated)
-    :param fail_on_partial: fail when the run ends ``SUCCESS_WITH_ERROR``.
     :return: ``{run_id, run_no, status, data_count, metrics, error_reason, model_id, dataset_id,
         warnings}`` (``status`` as last seen when not waiting).
 
     Waiting is controlled by the arguments of :class:`~airflow_provider_xtreme1.operators._base.
     Xtreme1JobOperator` (``wait_for_completion``, ``poll_interval``, ``timeout``, ``stall_timeout``,
-    ``deferrable``).
+    ``fail_on_warnings``, ``deferrable``); ``fail_on_warnings`` fails a run that ends
+    ``SUCCESS_WITH_ERROR``.
     """
 
     kind = JobKind.MODEL_RUN
+    operator_extra_links = (Xtreme1DatasetLink(), Xtreme1ModelRunsLink())
     ids_xcom_key = "run_ids"
     template_fields: Sequence[str] = (
         "dataset_id",
@@ -94,6 +96,10 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         "data_count_ratio",
         "split_type",
         "annotation_status",
+        "exclude_model_data",
+        "wait_for_completion",
+        "fail_on_warnings",
+        "xtreme1_conn_id",
     )
     #: Runs listed before starting: the new run is the newest one not among them.
     runs_page_size = 50
@@ -113,10 +119,8 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         exclude_model_data: bool = False,
         split_type: str | None = None,
         annotation_status: str | None = None,
-        fail_on_partial: bool = False,
         **kwargs: Any,
     ):
-        kwargs["fail_on_warnings"] = fail_on_partial or kwargs.get("fail_on_warnings", False)
         super().__init__(**kwargs)
         self.dataset_id = dataset_id
         self.model = model
@@ -128,6 +132,8 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         self.split_type = split_type
         self.annotation_status = annotation_status
         self._model_id: int | None = None
+        #: The model's Runs page this task run published (read by the "Xtreme1 model runs" extra link).
+        self.model_runs_link: str | None = None
 
     def job_dataset_id(self) -> int:
         return as_id(self.dataset_id, "dataset_id")
@@ -241,6 +247,7 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
         model = self.resolve_model(str(dataset.get("type")))
         model_id = int(model["id"])
         self._model_id = model_id
+        self.model_runs_link = model_runs_url(self.hook.settings.web_url, model_id)
         classes = self.resolve_classes(model)
         count = self.hook.count_model_run_data(dataset_id, model_id, **arguments)
         if count < 1:
@@ -333,19 +340,13 @@ class Xtreme1RunModelOperator(Xtreme1JobOperator):
             records = {str(r.get("id")): r for r in event.get("records", [])}
         else:
             records = self.hook.get_job_records(self.kind, ids, dataset_id=dataset_id)
-        record = records.get(run_id, {})
-        metrics = record.get("metrics")
-        if isinstance(metrics, str):
-            with contextlib.suppress(ValueError):
-                metrics = json.loads(metrics)
+        summary = job_summary(self.kind, records.get(run_id) or {"id": run_id})
+        if summary["model_id"] is None:
+            summary["model_id"] = self._model_id
+        if summary["model_id"] is not None:  # also after a deferral, in a new process
+            self.model_runs_link = model_runs_url(self.hook.settings.web_url, summary["model_id"])
         return {
-            "run_id": int(run_id),
-            "run_no": record.get("runNo"),
-            "status": record.get("status"),
-            "data_count": record.get("dataCount"),
-            "metrics": metrics,
-            "error_reason": record.get("errorReason"),
-            "model_id": record.get("modelId", self._model_id),
+            **summary,
             "dataset_id": dataset_id,
             "warnings": list((event or {}).get("warnings", [])),
         }

@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from airflow_provider_xtreme1._arguments import as_bool, as_id
+from airflow_provider_xtreme1.archives import SAFE_NAME_RE, normalize_dataset_type
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1UrlExpiredError
-from airflow_provider_xtreme1.layout import SAFE_NAME_RE, normalize_dataset_type
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
-from airflow_provider_xtreme1.operators._arguments import as_bool, as_id, storage_verify
+from airflow_provider_xtreme1.operators._arguments import storage_verify
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator, Xtreme1JobOperator
 from airflow_provider_xtreme1.operators._handover import BUCKET_PATH, check_uploaded_object, expected_object
 from airflow_provider_xtreme1.operators._reconcile import ON_MISMATCH, ReconcilingImport
 from airflow_provider_xtreme1.statuses import JobKind
+from airflow_provider_xtreme1.vocabulary import IMPORT_SOURCES, RESULT_TYPES
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 
-IMPORT_SOURCES = ("LOCAL", "URL")
-RESULT_TYPES = ("GROUND_TRUTH", "MODEL_RUN")
 #: XCom key of the layout warnings of the folder or archive UploadDataset sent.
 LAYOUT_WARNINGS_KEY = "layout_warnings"
 
@@ -62,61 +61,9 @@ def request_upload_url(hook: Xtreme1Hook, dataset_id: int, file_name: str) -> di
     }
 
 
-def resolve_source(
-    source: Any,
-    dataset_type: str | None,
-    *,
-    with_results: bool | None = None,
-    allow_unread_files: bool = False,
-) -> tuple[Any, list[str]]:
-    """Turn what the user gave into something the transfer module can send, checking it first.
-
-    A local folder is validated and planned as a stored zip of exact length (streamed, no temp file);
-    a local archive is checked (a real, complete zip or tar, no entries escaping its folder) — a
-    ``file://`` URI is a local path like any other; a URI such as ``s3://bucket/set.zip`` or an
-    ``ObjectStoragePath`` is streamed from object storage; other schemes (``http://``) are refused.
-    Files the server would not read fail the check unless ``allow_unread_files`` is set;
-    ``with_results`` says whether the import will set ``resultType`` (``None``: not known here).
-
-    :return: the source to send, and the warnings of the layout check.
-    """
-    from airflow_provider_xtreme1.packing import check_archive, plan_zip
-    from airflow_provider_xtreme1.transfer import resolve_location
-
-    checks = {
-        "with_results": bool(with_results),
-        "results_ignored": with_results is False,
-        "allow_unread_files": allow_unread_files,
-    }
-    local_or_stored = isinstance(source, (str, os.PathLike)) or hasattr(source, "open")
-    if hasattr(source, "iter_bytes") or not local_or_stored:
-        return source, []  # a planned zip or an UploadSource
-    where = resolve_location(source, "source")  # file:// is local; http(s):// is refused here
-    if isinstance(where, Path):
-        path = where
-        if path.is_dir():
-            if dataset_type is None:
-                raise Xtreme1ConfigError(
-                    f"{path} is a folder: give dataset_type (or dataset_id) so it can be checked and packed."
-                )
-            plan = plan_zip(path, dataset_type, **checks)
-            return plan, list(plan.report.warnings)
-        report = check_archive(path, dataset_type, **checks)
-        report.raise_for_errors()
-        return path, list(report.warnings)
-    return where, []
-
-
 def log_layout_warnings(log: Any, warnings: list[str]) -> None:
     for warning in warnings:
         log.warning("Layout: %s", warning)
-
-
-def source_name(source: Any) -> str:
-    """A file name for the archive, from the source's own name."""
-    name = Path(str(getattr(source, "path", source)).rstrip("/")).name or "dataset"
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", name)
-    return name if name.endswith((".zip", ".tar")) else f"{name}.zip"
 
 
 def put_archive(
@@ -191,7 +138,11 @@ class Xtreme1GetUploadUrlOperator(Xtreme1BaseOperator):
         URLs are also pushed under their own XCom keys (``task.output["presigned_url"]``).
     """
 
-    template_fields: Sequence[str] = ("dataset_id", "file_name")
+    template_fields: Sequence[str] = (
+        "dataset_id",
+        "file_name",
+        "xtreme1_conn_id",
+    )
 
     def __init__(self, *, dataset_id: int | str, file_name: str, **kwargs: Any):
         super().__init__(**kwargs)
@@ -243,6 +194,9 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
         "dataset_type",
         "dataset_id",
         "allow_unread_files",
+        "verify",
+        "checksum",
+        "xtreme1_conn_id",
     )
 
     def __init__(
@@ -282,7 +236,8 @@ class Xtreme1PutArchiveOperator(_UploadOptions, Xtreme1BaseOperator):
                 protect_url(url)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_xtreme1.transfer import resolve_location
+        from airflow_provider_xtreme1.locations import resolve_location
+        from airflow_provider_xtreme1.transfer.sources import resolve_source
 
         dataset_id = None if self.dataset_id is None else as_id(self.dataset_id, "dataset_id")
         options = self.upload_options()  # a bad verify fails before anything is read or sent
@@ -333,121 +288,45 @@ def expected_dataset_type(
     return actual
 
 
-class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
-    """Import an uploaded archive into a dataset (step 3) and wait until the server has parsed it.
+class _ImportJob(ReconcilingImport, Xtreme1JobOperator):
+    """The import steps both import operators compose: check the options, remember the dataset's
+    watermark, start the import at most once, wait, reconcile and shape the result.
 
-    The server answers with a serial number at once; the download and parsing run in the background.
-    The serial is pushed to XCom (``serial_numbers``) before waiting. On a task retry the operator
-    re-attaches to the import the earlier try started instead of importing twice.
-
-    With ``source="URL"`` the server downloads ``file_url`` itself — any URL it can reach, e.g. a
-    presigned URL of your data lake — with no copy through Airflow.
-
-    :param dataset_id: the target dataset.
-    :param file_url: the ``access_url`` of the uploaded archive, or any URL the server can GET.
-    :param source: ``LOCAL`` (uploaded through the presigned URL) or ``URL``.
-    :param result_type: import ``result/`` files as ``GROUND_TRUTH`` or ``MODEL_RUN`` annotations;
-        without it the server ignores ``result/``.
-    :param model_id: the model the results belong to (required with ``MODEL_RUN``).
-    :param data_format: ``XTREME1`` (default). ``COCO`` import is broken on current servers.
-    :param expected_object: the return value of :class:`Xtreme1PutArchiveOperator` (``put.output``).
-        Before importing, the object behind ``file_url`` is looked up (HEAD, or its first byte, through
-        the presigned URL; no token sent) and the import is refused if its size or ETag differ from what
-        PutArchive wrote: the presigned URLs sit in XCom, so someone who can read XComs could replace the
-        archive in between.
-    :param expected_size: the same check with a size in bytes given directly.
-    :param expected_etag: the same check with an ETag given directly.
-    :param verify: check TLS certificates of the storage endpoint when looking up the object.
-    :param reconcile_source: a local folder, ``.zip`` or ``.tar`` holding what was uploaded; after the
-        import the dataset is compared with it (see below). Without it the import is not reconciled
-        (the log says so). (templated)
-    :param on_mismatch: ``fail`` (default) or ``warn`` when the dataset does not hold everything the
-        archive sent, beyond items skipped as duplicates. (templated)
-    :param reconcile_examples: how many example names the reconciliation keeps per finding.
-    :return: ``{serial_number, dataset_id, status, total_data_num, parsed_data_num, total_file_size,
-        warnings, reconciliation}`` (``status`` is ``None`` when not waiting).
-
-    **Reconciliation.** ``PARSE_COMPLETED`` does not mean everything arrived: the server silently drops
-    objects with a null ``contour`` or an unknown ``type``, unbinds objects whose ``classId`` is not a
-    class of the dataset, loses whole batches of five items around an image it cannot decode, and skips
-    names the dataset already has. So after ``PARSE_COMPLETED`` the task compares the archive with the
-    dataset — root items, scenes and frames by name (as the server compares names), and the objects of
-    every item that had a result file — and returns ``reconciliation``: ``{checked, ok, items_sent,
-    items_stored, items_skipped_duplicates, items_missing, items_unverified, scenes_*, objects_sent,
-    objects_stored, objects_short, objects_unbound, result_files_unreadable, requests, examples}``.
-    Only what THIS archive sent counts: items the dataset had before are *skipped as duplicates*.
-    Any other shortfall fails the task (or warns, with ``on_mismatch="warn"``).
-
-    Waiting is controlled by the arguments of :class:`~airflow_provider_xtreme1.operators._base.
-    Xtreme1JobOperator` (``wait_for_completion``, ``poll_interval``, ``timeout``, ``stall_timeout``,
-    ``fail_on_warnings``, ``deferrable``).
+    Subclasses implement :meth:`start_job` (getting the archive to a URL the server can GET) and call
+    :meth:`start_import` with that URL.
     """
 
     kind = JobKind.IMPORT
     ids_xcom_key = "serial_numbers"
-    template_fields: Sequence[str] = (
-        "dataset_id",
-        "file_url",
-        "source",
-        "result_type",
-        "model_id",
-        "data_format",
-        "expected_object",
-        "expected_size",
-        "expected_etag",
-        "reconcile_source",
-        "on_mismatch",
-    )
 
     def __init__(
         self,
         *,
         dataset_id: int | str,
-        file_url: str,
-        source: str = "LOCAL",
         result_type: str | None = None,
         model_id: int | str | None = None,
         data_format: str | None = None,
-        expected_object: Any = None,
-        expected_size: int | str | None = None,
-        expected_etag: str | None = None,
-        verify: bool | str = True,
+        verify: bool | str | None = None,
         reconcile_source: str | os.PathLike | None = None,
         on_mismatch: str = "fail",
         reconcile_examples: int = 5,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        self.expected_object = expected_object
-        self.expected_size = expected_size
-        self.expected_etag = expected_etag
-        self.verify = verify
         self.dataset_id = dataset_id
-        self.file_url = file_url
-        self.source = source
         self.result_type = result_type
         self.model_id = model_id
         self.data_format = data_format
+        self.verify = verify
         self.reconcile_source = reconcile_source
         self.on_mismatch = on_mismatch
         self.reconcile_examples = reconcile_examples
 
-    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
-        super().render_template_fields(context, jinja_env)
-        from airflow_provider_xtreme1.transfer import protect_url
-
-        if isinstance(self.file_url, str):
-            protect_url(self.file_url)
-        # PutArchive's whole return value carries the access URL: keep only what is compared, so the
-        # rendered field (stored and shown in the UI) holds no signature.
-        if isinstance(self.expected_object, Mapping):
-            self.expected_object = {k: self.expected_object.get(k) for k in ("bytes", "etag", "md5")}
-
-    def import_arguments(self) -> dict[str, Any]:
+    def import_arguments(self, import_mode: str = "LOCAL") -> dict[str, Any]:
         """Check the import options before anything reaches the server."""
-        source = str(self.source).upper()
+        source = str(import_mode).upper()
         if source not in IMPORT_SOURCES:
-            raise ValueError(f"source must be one of {IMPORT_SOURCES}, got {self.source!r}.")
+            raise ValueError(f"import_mode must be one of {IMPORT_SOURCES}, got {import_mode!r}.")
         result_type = str(self.result_type).upper() if self.result_type else None
         if result_type and result_type not in RESULT_TYPES:
             raise ValueError(f"result_type must be one of {RESULT_TYPES} or None, got {self.result_type!r}.")
@@ -470,32 +349,16 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
             "data_format": data_format,
         }
 
-    def start_job(self, context: Context) -> list[str]:
-        dataset_id = as_id(self.dataset_id, "dataset_id")
-        arguments = self.import_arguments()
-        if not str(self.file_url).startswith(("http://", "https://")):
-            raise ValueError(
-                f"file_url must be an http(s) URL the Xtreme1 server can GET, got {self.file_url!r}."
-            )
-        self.push_dataset_link(context, dataset_id)
-        self.check_sent_archive()
-        size, etag, md5 = expected_object(self.expected_object, self.expected_size, self.expected_etag)
-        if size is not None or etag or md5:
-            check_uploaded_object(
-                self.file_url,
-                size=size,
-                etag=etag,
-                md5=md5,
-                api_base_url=self.hook.settings.base_url if arguments["source"] == "LOCAL" else "",
-                verify=storage_verify(self.verify, self.hook),
-                log=self.log,
-            )
+    def start_import(
+        self, context: Context, dataset_id: int, file_url: str, arguments: dict[str, Any]
+    ) -> list[str]:
+        """Note the watermark (when reconciling) and send the import request, at most once."""
         if self.wait_for_completion and self.sent_archive()[0] is not None:
             self._note_watermark(context, dataset_id)
-        archive = Path(urlsplit(self.file_url).path).name or "the archive"
+        archive = Path(urlsplit(file_url).path).name or "the archive"
         serial = self.start_once(
             context,
-            lambda: self.hook.start_import(dataset_id, self.file_url, **arguments),
+            lambda: self.hook.start_import(dataset_id, file_url, **arguments),
             what=f"An import of {archive} into Xtreme1 dataset {dataset_id}",
             check=f"See whether its data arrived in the dataset ({self.dataset_link}); parsing takes time.",
         )
@@ -525,6 +388,128 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
             result["reconciliation"] = self.reconcile(context, ids[0], record)
         return result
 
+
+class Xtreme1ImportDatasetOperator(_ImportJob):
+    """Import an uploaded archive into a dataset (step 3) and wait until the server has parsed it.
+
+    The server answers with a serial number at once; the download and parsing run in the background.
+    The serial is pushed to XCom (``serial_numbers``) before waiting. On a task retry the operator
+    re-attaches to the import the earlier try started instead of importing twice.
+
+    With ``import_mode="URL"`` the server downloads ``file_url`` itself — any URL it can reach, e.g. a
+    presigned URL of your data lake — with no copy through Airflow.
+
+    :param dataset_id: the target dataset.
+    :param file_url: the ``access_url`` of the uploaded archive, or any URL the server can GET.
+    :param import_mode: how the server gets the archive (its ``source`` field): ``LOCAL`` (uploaded
+        through the presigned URL) or ``URL`` (any URL the server can reach). (templated)
+    :param result_type: import ``result/`` files as ``GROUND_TRUTH`` or ``MODEL_RUN`` annotations;
+        without it the server ignores ``result/``.
+    :param model_id: the model the results belong to (required with ``MODEL_RUN``).
+    :param data_format: ``XTREME1`` (default). ``COCO`` import is broken on current servers.
+    :param expected_object: the return value of :class:`Xtreme1PutArchiveOperator` (``put.output``).
+        Before importing, the object behind ``file_url`` is looked up (HEAD, or its first byte, through
+        the presigned URL; no token sent) and the import is refused if its size or ETag differ from what
+        PutArchive wrote: the presigned URLs sit in XCom, so someone who can read XComs could replace the
+        archive in between.
+    :param expected_size: the same check with a size in bytes given directly.
+    :param expected_etag: the same check with an ETag given directly.
+    :param verify: check TLS certificates of the storage endpoint when looking up the object: ``True``,
+        ``False`` or a CA-bundle path (default: the connection's ``verify`` / ``ca_bundle``).
+    :param reconcile_source: a local folder, ``.zip`` or ``.tar`` holding what was uploaded; after the
+        import the dataset is compared with it (see below). Without it the import is not reconciled
+        (the log says so). (templated)
+    :param on_mismatch: ``fail`` (default) or ``warn`` when the dataset does not hold everything the
+        archive sent, beyond items skipped as duplicates. (templated)
+    :param reconcile_examples: how many example names the reconciliation keeps per finding.
+    :return: ``{serial_number, dataset_id, status, total_data_num, parsed_data_num, total_file_size,
+        warnings, reconciliation}`` (``status`` is ``None`` when not waiting).
+
+    **Reconciliation.** ``PARSE_COMPLETED`` does not mean everything arrived: the server silently drops
+    objects with a null ``contour`` or an unknown ``type``, unbinds objects whose ``classId`` is not a
+    class of the dataset, loses whole batches of five items around an image it cannot decode, and skips
+    names the dataset already has. So after ``PARSE_COMPLETED`` the task compares the archive with the
+    dataset — root items, scenes and frames by name (as the server compares names), and the objects of
+    every item that had a result file — and returns ``reconciliation``: ``{checked, ok, items_sent,
+    items_stored, items_skipped_duplicates, items_missing, items_unverified, scenes_*, objects_sent,
+    objects_stored, objects_short, objects_unbound, result_files_unreadable, requests, examples}``.
+    Only what THIS archive sent counts: items the dataset had before are *skipped as duplicates*.
+    Any other shortfall fails the task (or warns, with ``on_mismatch="warn"``).
+
+    Waiting is controlled by the arguments of :class:`~airflow_provider_xtreme1.operators._base.
+    Xtreme1JobOperator` (``wait_for_completion``, ``poll_interval``, ``timeout``, ``stall_timeout``,
+    ``fail_on_warnings``, ``deferrable``).
+    """
+
+    template_fields: Sequence[str] = (
+        "dataset_id",
+        "file_url",
+        "import_mode",
+        "result_type",
+        "model_id",
+        "data_format",
+        "expected_object",
+        "expected_size",
+        "expected_etag",
+        "reconcile_source",
+        "on_mismatch",
+        "verify",
+        "wait_for_completion",
+        "fail_on_warnings",
+        "xtreme1_conn_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        dataset_id: int | str,
+        file_url: str,
+        import_mode: str = "LOCAL",
+        expected_object: Any = None,
+        expected_size: int | str | None = None,
+        expected_etag: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(dataset_id=dataset_id, **kwargs)
+        self.file_url = file_url
+        self.import_mode = import_mode
+        self.expected_object = expected_object
+        self.expected_size = expected_size
+        self.expected_etag = expected_etag
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        super().render_template_fields(context, jinja_env)
+        from airflow_provider_xtreme1.transfer import protect_url
+
+        if isinstance(self.file_url, str):
+            protect_url(self.file_url)
+        # PutArchive's whole return value carries the access URL: keep only what is compared, so the
+        # rendered field (stored and shown in the UI) holds no signature.
+        if isinstance(self.expected_object, Mapping):
+            self.expected_object = {k: self.expected_object.get(k) for k in ("bytes", "etag", "md5")}
+
+    def start_job(self, context: Context) -> list[str]:
+        dataset_id = as_id(self.dataset_id, "dataset_id")
+        arguments = self.import_arguments(self.import_mode)
+        if not str(self.file_url).startswith(("http://", "https://")):
+            raise ValueError(
+                f"file_url must be an http(s) URL the Xtreme1 server can GET, got {self.file_url!r}."
+            )
+        self.push_dataset_link(context, dataset_id)
+        self.check_sent_archive()
+        size, etag, md5 = expected_object(self.expected_object, self.expected_size, self.expected_etag)
+        if size is not None or etag or md5:
+            check_uploaded_object(
+                self.file_url,
+                size=size,
+                etag=etag,
+                md5=md5,
+                api_base_url=self.hook.settings.base_url if arguments["source"] == "LOCAL" else "",
+                verify=storage_verify(self.verify, self.hook),
+                log=self.log,
+            )
+        return self.start_import(context, dataset_id, self.file_url, arguments)
+
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the imported archive in, the Xtreme1 dataset out."""
         return operator_lineage(
@@ -533,7 +518,7 @@ class Xtreme1ImportDatasetOperator(ReconcilingImport, Xtreme1JobOperator):
         )
 
 
-class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator):
+class Xtreme1UploadDatasetOperator(_UploadOptions, _ImportJob):
     """Upload and import in ONE task: (pack) → presigned URL → PUT → import → wait.
 
     For executors whose workers share no disk (Kubernetes, Celery on several hosts): a dataset folder
@@ -555,8 +540,10 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         before anything is sent. With ``result_type`` set, problems in ``result/`` files are errors too;
         without it the server ignores ``result/``, so ``result/`` files count as not read.
 
-    The import and wait arguments are those of :class:`Xtreme1ImportDatasetOperator` (except
-    ``file_url`` and ``source``, which this task fills in itself). The import is reconciled with a
+    The import and wait arguments are those of :class:`Xtreme1ImportDatasetOperator` (``result_type``,
+    ``model_id``, ``data_format``, ``reconcile_source``, ``on_mismatch``, ``wait_for_completion``, ...);
+    the archive's URL is the one this task PUT to, so ``file_url``, ``import_mode`` and the
+    ``expected_*`` checks do not apply (the PUT itself compares size and MD5). The import is reconciled with a
     local ``source`` itself; an object-storage source is not read a second time, so it is not
     reconciled unless ``reconcile_source`` names a local copy.
     """
@@ -571,6 +558,12 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         "allow_unread_files",
         "reconcile_source",
         "on_mismatch",
+        "data_format",
+        "verify",
+        "checksum",
+        "wait_for_completion",
+        "fail_on_warnings",
+        "xtreme1_conn_id",
     )
 
     def __init__(
@@ -587,7 +580,7 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         allow_unread_files: bool | str = False,
         **kwargs: Any,
     ):
-        super().__init__(dataset_id=dataset_id, file_url="", source="LOCAL", verify=verify, **kwargs)
+        super().__init__(dataset_id=dataset_id, verify=verify, **kwargs)
         self.allow_unread_files = allow_unread_files
         self.upload_source = source
         self.file_name = file_name
@@ -597,18 +590,13 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
         self.progress_interval = progress_interval
         self.checksum = checksum
 
-    def sent_archive(self) -> tuple[Path | None, str]:
-        """Reconcile with ``reconcile_source`` if given, else with the local folder or archive uploaded."""
-        if self.reconcile_source in (None, ""):
-            self.reconcile_source = self.upload_source
-            try:
-                return super().sent_archive()
-            finally:
-                self.reconcile_source = None
-        return super().sent_archive()
+    def archive_to_reconcile(self) -> Any:
+        """``reconcile_source`` if given, else the folder or archive this task uploaded."""
+        return self.upload_source if self.reconcile_source in (None, "") else self.reconcile_source
 
     def start_job(self, context: Context) -> list[str]:
-        from airflow_provider_xtreme1.transfer import resolve_location
+        from airflow_provider_xtreme1.locations import resolve_location
+        from airflow_provider_xtreme1.transfer.sources import resolve_source, source_name
 
         dataset_id = as_id(self.dataset_id, "dataset_id")
         arguments = self.import_arguments()  # bad options fail before the upload, not after it
@@ -634,8 +622,9 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, Xtreme1ImportDatasetOperator)
             log=self.log,
             **options,
         )
-        self.file_url = put["access_url"]
-        return super().start_job(context)
+        self.push_dataset_link(context, dataset_id)
+        self.check_sent_archive()
+        return self.start_import(context, dataset_id, put["access_url"], arguments)
 
     def job_result(self, context: Context, ids: list[str], event: dict[str, Any] | None) -> dict[str, Any]:
         result = super().job_result(context, ids, event)

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_xtreme1._arguments import as_list, default_deferrable, render_flags
 from airflow_provider_xtreme1.exceptions import Xtreme1TransportError
-from airflow_provider_xtreme1.operators._arguments import as_list
-from airflow_provider_xtreme1.operators._base import default_deferrable
-from airflow_provider_xtreme1.statuses import JobKind, JobWatch, validate_event
+from airflow_provider_xtreme1.results import job_summary
+from airflow_provider_xtreme1.statuses import (
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TIMEOUT,
+    JobKind,
+    JobWatch,
+    stall_timeout_of,
+    validate_event,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -30,14 +38,20 @@ class Xtreme1JobSensor(BaseSensorOperator):
     :param ids: the job ids (serial numbers or run ids).
     :param dataset_id: the dataset of the jobs (needed for model runs).
     :param xtreme1_conn_id: the Xtreme1 connection.
-    :param stall_timeout: seconds without progress after which a job counts as stalled (``None``: off).
+    :param stall_timeout: seconds without progress after which a job counts as stalled (default 1 h, as
+        for the operators; ``0`` turns it off).
+
+    ``poke_interval`` defaults to 10 s and ``timeout`` to 24 h, as the operators' ``poll_interval`` and
+    ``timeout`` do.
     :param fail_on_warnings: fail when a job succeeds with warnings.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
-    :return: the final records of the jobs, in the order of ``ids``.
+    :return: the final state of each job, in the order of ``ids``, in the snake_case shape the operators
+        return: ``{serial_number, status, ...}`` for imports and exports, ``{run_id, run_no, status, ...}``
+        for model runs (see :func:`~airflow_provider_xtreme1.results.job_summary`).
     """
 
     kind: ClassVar[JobKind]
-    template_fields: Sequence[str] = ("ids", "dataset_id")
+    template_fields: Sequence[str] = ("ids", "dataset_id", "fail_on_warnings", "xtreme1_conn_id")
 
     def __init__(
         self,
@@ -50,13 +64,26 @@ class Xtreme1JobSensor(BaseSensorOperator):
         deferrable: bool | None = None,
         **kwargs: Any,
     ):
+        kwargs.setdefault("poke_interval", DEFAULT_POLL_INTERVAL)
+        kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
         super().__init__(**kwargs)
         self.ids = ids
         self.dataset_id = dataset_id
         self.xtreme1_conn_id = xtreme1_conn_id
-        self.stall_timeout = stall_timeout
+        self.stall_timeout = stall_timeout_of(stall_timeout)
         self.fail_on_warnings = fail_on_warnings
         self.deferrable = default_deferrable() if deferrable is None else deferrable
+        if deferrable and self.mode == "reschedule":
+            warnings.warn(
+                f"{type(self).__name__} {self.task_id!r}: deferrable=True replaces mode='reschedule' "
+                "(the sensor waits in the triggerer; mode has no effect).",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        super().render_template_fields(context, jinja_env)
+        render_flags(self)
 
     @cached_property
     def hook(self) -> Xtreme1Hook:
@@ -123,7 +150,7 @@ class Xtreme1JobSensor(BaseSensorOperator):
         event = validate_event(event)
         for warning in event.get("warnings", []):
             self.log.warning("Xtreme1 %s warning: %s", self.kind.value, warning)
-        return list(event.get("records", []))
+        return [job_summary(self.kind, record) for record in event.get("records", [])]
 
 
 class Xtreme1ImportSensor(Xtreme1JobSensor):
@@ -133,7 +160,6 @@ class Xtreme1ImportSensor(Xtreme1JobSensor):
     """
 
     kind = JobKind.IMPORT
-    template_fields: Sequence[str] = ("ids",)
 
     def __init__(self, *, serial_numbers: str | Sequence[str], **kwargs: Any):
         super().__init__(ids=serial_numbers, **kwargs)
@@ -149,7 +175,6 @@ class Xtreme1ExportSensor(Xtreme1JobSensor):
     """
 
     kind = JobKind.EXPORT
-    template_fields: Sequence[str] = ("ids",)
 
     def __init__(self, *, serial_numbers: str | Sequence[str], **kwargs: Any):
         super().__init__(ids=serial_numbers, **kwargs)

@@ -32,8 +32,6 @@ class Xtreme1JobTrigger(BaseTrigger):
     :param fail_on_warnings: treat success with warnings as a failure.
     """
 
-    fixed_kind: JobKind | None = None
-
     def __init__(
         self,
         conn_id: str,
@@ -58,8 +56,6 @@ class Xtreme1JobTrigger(BaseTrigger):
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         kwargs: dict[str, Any] = {"conn_id": self.conn_id, "kind": self.kind, "ids": self.ids}
-        if type(self).fixed_kind is not None:
-            del kwargs["kind"]
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
@@ -103,30 +99,3 @@ class Xtreme1JobTrigger(BaseTrigger):
             )
         finally:
             await hook.aclose()
-
-
-class Xtreme1ImportTrigger(Xtreme1JobTrigger):
-    """Wait for dataset imports (upload serial numbers) to be parsed."""
-
-    fixed_kind = JobKind.IMPORT
-
-    def __init__(self, conn_id: str, ids: list[str], **kwargs: Any):
-        super().__init__(conn_id, self.fixed_kind, ids, **kwargs)
-
-
-class Xtreme1ExportTrigger(Xtreme1JobTrigger):
-    """Wait for exports (export serial numbers) to be generated."""
-
-    fixed_kind = JobKind.EXPORT
-
-    def __init__(self, conn_id: str, ids: list[str], **kwargs: Any):
-        super().__init__(conn_id, self.fixed_kind, ids, **kwargs)
-
-
-class Xtreme1ModelRunTrigger(Xtreme1JobTrigger):
-    """Wait for model runs (run record ids of ``dataset_id``) to finish."""
-
-    fixed_kind = JobKind.MODEL_RUN
-
-    def __init__(self, conn_id: str, ids: list[str], **kwargs: Any):
-        super().__init__(conn_id, self.fixed_kind, ids, **kwargs)

@@ -9,11 +9,22 @@ the simulated annotator ``bob`` locks ``b`` (record ``bobrec``); ``empty`` is a 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from conformance_kit import (
+    NOT_READABLE,
+    Row,
+    assert_conforms,
+    bad,
+    cases,
+    ok,
+    send,
+    uncovered_routes,
+    unknown,
+)
 from emulator_kit import TOKEN, Api, image_bytes, make_zip
-from test_conformance_api import ERR, NOT_READABLE, Row, _send, bad, ok, unknown
 
 from airflow_provider_xtreme1.emulator import Xtreme1Emulator, routes_annotation
 
@@ -505,27 +516,11 @@ def world(tmp_path_factory) -> dict[str, Any]:
         yield {"emu": emu, "api": api, "ids": ids}
 
 
-@pytest.mark.parametrize("case", [pytest.param(name, id=f"{name}[{row.java}]") for name, row in ROWS.items()])
+@pytest.mark.parametrize("case", cases(ROWS))
 def test_conformance(world, case):
-    row = ROWS[case]
-    resp = _send(world, row)
-    body = resp.json()
-    assert (resp.status_code, body["code"]) == (row.status, row.code), body
-    if row.message is not None and row.message.endswith("..."):
-        assert body["message"].startswith(row.message[:-3]), body["message"]
-    elif row.message is not None:
-        assert body["message"] == row.message
-    if row.code != "OK":
-        assert body["data"] is None
-    if row.check is not None:
-        assert row.check(body["data"]), body["data"]
+    assert_conforms(send(world, ROWS[case]), ROWS[case])
 
 
 def test_table_covers_every_annotation_endpoint():
-    import re
-
-    concrete = [row.path.replace("{", "").replace("}", "") for row in ROWS.values()]
-    for _, path, _ in routes_annotation.ROUTES:
-        pattern = "[^/]+".join(map(re.escape, re.split(r"\{\w+\}", path)))
-        assert any(re.fullmatch(pattern, c) for c in concrete), path
-    assert ERR  # the envelope rules are the shared ones of test_conformance_api
+    ids = {k: 1 for row in ROWS.values() for k in re.findall(r"\{(\w+)\}", row.path)}
+    assert uncovered_routes(routes_annotation.ROUTES, ROWS.values(), ids) == set()

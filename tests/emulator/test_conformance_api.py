@@ -9,25 +9,32 @@ two images imported), run in order; none of them changes what a later row relies
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import requests
+from conformance_kit import (
+    ERR,
+    NOT_READABLE,
+    C,
+    D,
+    Row,
+    assert_conforms,
+    bad,
+    cases,
+    ok,
+    send,
+    uncovered_routes,
+    unknown,
+)
 from emulator_kit import TOKEN, Api, image_bytes, make_zip
 
 from airflow_provider_xtreme1.emulator import Xtreme1Emulator
 
-C = "adapter/api/controller/"
-D = "adapter/dto/"
-ERR = C + "CustomExceptionHandler.java"
 DUP = ("DATASET_NAME_DUPLICATED", "Dataset duplicate name")
 TYPE_MSG = '["type dataset type must be one of LIDAR_FUSION, LIDAR_BASIC, IMAGE,TEXT"]'
 MEDIA = "org.springframework.web.HttpMediaTypeNotSupportedException: Content type '{}' not supported"
-NOT_READABLE = "org.springframework.http.converter.HttpMessageNotReadableException: "
 INT_MISMATCH = (
     "org.springframework.web.method.annotation.MethodArgumentTypeMismatchException: Failed to convert value "
     "of type 'java.lang.String' to required type 'java.lang.Integer'; nested exception is "
@@ -42,33 +49,6 @@ BAD_SQL = "org.springframework.jdbc.BadSqlGrammarException: ..."
 MISSING_PARAM = "org.springframework.web.bind.MissingServletRequestParameterException: Required request ..."
 NPE = "java.lang.NullPointerException"
 DS = {"name": "x", "type": "IMAGE"}
-
-
-@dataclass
-class Row:
-    java: str
-    method: str
-    path: str
-    params: dict[str, Any] = field(default_factory=dict)
-    body: Any = None  # JSON unless raw/content_type say otherwise
-    raw: bytes | None = None
-    content_type: str | None = "application/json"
-    status: int = 200
-    code: str = "OK"
-    message: str | None = ""
-    check: Callable[[Any], bool] | None = None  # on the envelope's data
-
-
-def ok(java: str, method: str, path: str, check=None, **kw: Any) -> Row:
-    return Row(java, method, path, check=check, **kw)
-
-
-def bad(java: str, method: str, path: str, code: str, message: str, status: int = 200, **kw: Any) -> Row:
-    return Row(java, method, path, status=status, code=code, message=message, **kw)
-
-
-def unknown(java: str, method: str, path: str, message: str, **kw: Any) -> Row:
-    return Row(java, method, path, status=500, code="UNKNOWN", message=message, **kw)
 
 
 def names(data: Any) -> list[str]:
@@ -717,62 +697,16 @@ def world(tmp_path_factory) -> dict[str, Any]:
         yield {"emu": emu, "api": api, "ids": {"main": main, "cafe": cafe, "data": data}}
 
 
-def _fill(value: Any, ids: dict[str, int]) -> Any:
-    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
-        return ids[value[1:-1]]
-    if isinstance(value, str):
-        return value.format(**ids) if "{" in value else value
-    if isinstance(value, dict):
-        return {k: _fill(v, ids) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill(v, ids) for v in value]
-    return value
-
-
-def _send(world: dict[str, Any], row: Row) -> requests.Response:
-    ids = world["ids"]
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    data = row.raw
-    if data is None and row.method == "POST" and row.body is not None:
-        data = json.dumps(_fill(row.body, ids)).encode()
-    if row.content_type and data is not None:
-        headers["Content-Type"] = row.content_type
-    url = world["emu"].url + "/api" + _fill(row.path, ids)
-    params = {k: _fill(v, ids) for k, v in row.params.items()}
-    # requests adds no Content-Type of its own for bytes bodies, so "missing" is really missing.
-    return requests.request(row.method, url, params=params, data=data, headers=headers, timeout=10)
-
-
-@pytest.mark.parametrize("case", [pytest.param(name, id=f"{name}[{row.java}]") for name, row in ROWS.items()])
+@pytest.mark.parametrize("case", cases(ROWS))
 def test_conformance(world, case):
-    row = ROWS[case]
-    resp = _send(world, row)
-    body = resp.json()
-    assert (resp.status_code, body["code"]) == (row.status, row.code), body
-    if row.message is not None and row.message.endswith("..."):
-        assert body["message"].startswith(row.message[:-3]), body["message"]
-    elif row.message is not None:
-        assert body["message"] == row.message
-    if row.code != "OK":
-        assert body["data"] is None
-    if row.check is not None:
-        assert row.check(body["data"]), body["data"]
+    assert_conforms(send(world, ROWS[case]), ROWS[case])
 
 
 def test_table_covers_every_pipeline_endpoint_the_emulator_serves():
-    import re
-
     from airflow_provider_xtreme1.emulator import routes_data, routes_dataset, routes_model
 
-    served = [path for _, path, _ in routes_dataset.ROUTES + routes_data.ROUTES + routes_model.ROUTES]
-    concrete = [_fill(row.path, {"main": 1, "cafe": 2, "data": 3}) for row in ROWS.values()]
-    uncovered = [
-        path
-        for path in served
-        if not any(
-            re.fullmatch("[^/]+".join(map(re.escape, re.split(r"\{\w+\}", path))), c) for c in concrete
-        )
-    ]
+    routes = routes_dataset.ROUTES + routes_data.ROUTES + routes_model.ROUTES
+    uncovered = uncovered_routes(routes, ROWS.values(), {"main": 1, "cafe": 2, "data": 3})
     # Left out on purpose: deletes and read-only lists the pipeline never validates input for.
     optional = {
         "/data/deleteBatch",

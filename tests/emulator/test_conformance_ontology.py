@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
+from conformance_kit import Row, assert_conforms, bad, cases, ok, send, uncovered_routes, unknown
 from emulator_kit import TOKEN, Api, image_bytes, make_zip
-from test_conformance_api import Row, _fill, bad, ok, unknown
 
 from airflow_provider_xtreme1.emulator import Xtreme1Emulator
 
@@ -518,51 +517,17 @@ def world(tmp_path_factory) -> dict[str, Any]:
         yield {"emu": emu, "api": api, "ids": ids}
 
 
-def _send(world: dict[str, Any], row: Row) -> requests.Response:
-    ids = world["ids"]
-    url = world["emu"].url + "/api" + _fill(row.path, ids)
-    params = {k: _fill(v, ids) for k, v in row.params.items()}
-    body = _fill(row.body, ids) if row.body is not None else None
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    return requests.request(row.method, url, params=params, json=body, headers=headers, timeout=10)
-
-
-@pytest.mark.parametrize("case", [pytest.param(name, id=f"{name}[{row.java}]") for name, row in ROWS.items()])
+@pytest.mark.parametrize("case", cases(ROWS))
 def test_conformance(world, case):
-    row = ROWS[case]
-    resp = _send(world, row)
-    body = resp.json()
-    assert (resp.status_code, body["code"]) == (row.status, row.code), body
-    if row.message is not None and row.message.endswith("..."):
-        assert body["message"].startswith(row.message[:-3]), body["message"]
-    elif row.message is not None:
-        assert body["message"] == row.message
-    if row.code != "OK":
-        assert body["data"] is None
-    if row.check is not None:
-        assert row.check(body["data"]), body["data"]
+    assert_conforms(send(world, ROWS[case]), ROWS[case])
 
 
 def test_table_covers_every_ontology_endpoint():
-    import re
-
     from airflow_provider_xtreme1.emulator import routes_ontology, routes_ontology_file, routes_ontology_io
 
-    served = [
-        path
-        for _, path, _ in routes_ontology.ROUTES + routes_ontology_io.ROUTES + routes_ontology_file.ROUTES
-    ]
-    concrete = [
-        _fill(row.path, dict.fromkeys(("onto", "rail", "car", "weather", "street", "light"), 1))
-        for row in ROWS.values()
-    ]
-    uncovered = [
-        path
-        for path in served
-        if not any(
-            re.fullmatch("[^/]+".join(map(re.escape, re.split(r"\{\w+\}", path))), c) for c in concrete
-        )
-    ]
+    routes = routes_ontology.ROUTES + routes_ontology_io.ROUTES + routes_ontology_file.ROUTES
+    ids = dict.fromkeys(("onto", "rail", "car", "weather", "street", "light"), 1)
+    uncovered = uncovered_routes(routes, ROWS.values(), ids)
     # Covered by the flows in test_ontology.py instead.
     assert set(uncovered) <= {
         "/class/update/{id}",

@@ -10,9 +10,8 @@ import pytest
 from airflow.sdk import Connection
 
 from airflow_provider_xtreme1 import _api, _responses
-from airflow_provider_xtreme1._api import ApiCall, RawResponse
+from airflow_provider_xtreme1._calls import ApiCall, RawResponse
 from airflow_provider_xtreme1._connection import ConnectionSettings
-from airflow_provider_xtreme1._responses import RetryPolicy
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ApiError,
     Xtreme1AuthError,
@@ -20,6 +19,7 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1NotFoundError,
     Xtreme1TransportError,
 )
+from airflow_provider_xtreme1.retries import RetryPolicy
 
 TOKEN = "tok-4b1d9e7c5a"
 JWT = "eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiIxIiwiaXNzIjoiQmFzaWNBSSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
@@ -103,10 +103,12 @@ def test_settings_tls_verification(extra, verify):
         ({"timeout": "7.5"}, None, 7.5),
         ({"timeout": None}, None, 60.0),
         ({"timeout": 5}, 2.5, 2.5),  # the hook argument wins
+        ({"request_timeout": 4}, None, 4.0),
+        ({"request_timeout": 4, "timeout": 9}, None, 4.0),  # the older extra name only as a fallback
     ],
 )
 def test_settings_timeouts(extra, hook_timeout, read_timeout):
-    settings = ConnectionSettings.from_connection(conn(**extra), timeout=hook_timeout)
+    settings = ConnectionSettings.from_connection(conn(**extra), request_timeout=hook_timeout)
     assert settings.read_timeout == read_timeout
     assert settings.connect_timeout == 10.0
 
@@ -465,7 +467,7 @@ def test_empty_export_sources_warn():
 
 def respond(call: ApiCall, data, status: int = 200, content_type: str = "application/json"):
     body = json.dumps({"code": "OK", "message": "", "data": data}).encode()
-    return _api.handle(call, RawResponse(status, content_type, body))
+    return _responses.handle(call, RawResponse(status, content_type, body))
 
 
 def test_parsers_keep_serial_numbers_as_strings():
@@ -839,38 +841,28 @@ RETRY_TABLE = [
     ("attempt", "error", "elapsed", "delay"), [r[1:] for r in RETRY_TABLE], ids=[r[0] for r in RETRY_TABLE]
 )
 def test_retry_policy(attempt, error, elapsed, delay):
-    assert STEADY.next_delay(attempt, error, elapsed) == delay
+    assert STEADY.next_delay(attempt, error, elapsed, retryable=_responses.is_retryable) == delay
 
 
 def test_backoff_is_capped_and_fully_jittered():
-    assert RetryPolicy(jitter=False, max_retries=10).next_delay(7, transport(503), 0) == 30.0
+    assert (
+        RetryPolicy(jitter=False, max_retries=10).next_delay(
+            7, transport(503), 0, retryable=_responses.is_retryable
+        )
+        == 30.0
+    )
     half = RetryPolicy(random=lambda: 0.5)
-    assert [half.next_delay(n, transport(503), 0) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
+    assert [
+        half.next_delay(n, transport(503), 0, retryable=_responses.is_retryable) for n in (1, 2, 3, 4)
+    ] == [0.5, 1.0, 2.0, 4.0]
     real = RetryPolicy()
-    delays = [real.next_delay(3, transport(503), 0) for _ in range(200)]
+    delays = [real.next_delay(3, transport(503), 0, retryable=_responses.is_retryable) for _ in range(200)]
     assert all(0 <= d <= 4.0 for d in delays) and len(set(delays)) > 1
 
 
 def test_retry_policy_rejects_negative_values():
     with pytest.raises(ValueError):
         RetryPolicy(max_retries=-1)
-
-
-def test_retrier_counts_failures_and_reraises(caplog):
-    import logging
-
-    clock = iter([0.0, 0.0, 1.0, 2.0]).__next__
-    retrier = _responses.Retrier(
-        RetryPolicy(jitter=False, max_retries=2), GET_CALL, logging.getLogger("t"), clock
-    )
-    first, second, third = transport(503), transport(503), transport(503)
-    with caplog.at_level(logging.WARNING, logger="t"):
-        assert retrier.delay_or_raise(first) == 1.0
-        assert retrier.delay_or_raise(second) == 2.0
-    assert "attempt 1 of 3" in caplog.text
-    with pytest.raises(Xtreme1TransportError) as excinfo:
-        retrier.delay_or_raise(third)
-    assert excinfo.value is third
 
 
 @pytest.mark.parametrize(
@@ -887,7 +879,7 @@ def test_retrier_counts_failures_and_reraises(caplog):
 )
 def test_gateway_errors_on_calls_that_start_something(call, status, retryable):
     with pytest.raises(Xtreme1TransportError) as excinfo:
-        _api.handle(call, RawResponse(status, "text/html", NGINX_502, retry_after=None))
+        _responses.handle(call, RawResponse(status, "text/html", NGINX_502, retry_after=None))
     assert excinfo.value.status == status
     assert _responses.is_retryable(excinfo.value) is retryable
     assert ("may have processed it" in str(excinfo.value)) is (not retryable)

@@ -20,7 +20,6 @@ from PIL import Image
 from xtreme1_testing import TEST_TOKEN, create_classes
 
 from airflow_provider_xtreme1 import __version__
-from airflow_provider_xtreme1._responses import RetryPolicy
 from airflow_provider_xtreme1.emulator import Fault
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ApiError,
@@ -30,6 +29,7 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1TransportError,
 )
 from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1AsyncHook, Xtreme1Hook
+from airflow_provider_xtreme1.retries import RetryPolicy
 
 FAST = RetryPolicy(backoff=0.01, max_backoff=0.05, max_elapsed=20)
 
@@ -420,7 +420,7 @@ def test_gateway_timeout_not_retried_for_model_runs(x1, emu):
 
 
 def test_read_timeout_retried_for_reads_only(make_twin, emu):
-    x1 = make_twin(timeout=0.2)
+    x1 = make_twin(request_timeout=0.2)
     dataset = x1.create_dataset(unique("slow"), "IMAGE")
     path = f"/api/dataset/info/{dataset['id']}"
     emu.inject(Fault(path="^" + path + "$", kind="delay", delay=0.6))

@@ -131,7 +131,7 @@ def test_xcoms_hold_references_not_payloads_or_secrets(local, e2e):
     assert isinstance(xcoms["run_model"]["return_value"]["run_id"], int)
     output_dir = Path(e2e["conf"]["output_dir"])
     export = xcoms["export"]["return_value"]
-    assert re.fullmatch(r"\d+", export["serial"])
+    assert re.fullmatch(r"\d+", export["serial_number"])
     for path in (export["uri"], export["unpacked_to"], xcoms["predictions"]["return_value"]["uri"]):
         assert Path(path).is_relative_to(output_dir) and Path(path).exists(), path
 
@@ -157,9 +157,12 @@ def test_extra_link_through_the_api(local, e2e):
         if task_id == "ensure_dataset" or not e2e["xcoms"][task_id].get("dataset_url"):
             continue
         path = f"/api/v2/dags/{DAG_ID}/dagRuns/{e2e['run_id']}/taskInstances/{task_id}/links"
-        assert local.airflow.request("GET", path)["extra_links"] == {
-            "Xtreme1 dataset": dataset_page(local, e2e)
-        }
+        expected = {"Xtreme1 dataset": dataset_page(local, e2e)}
+        model_id = e2e["xcoms"][task_id].get("model_id")
+        if task_id == "run_model" and model_id is not None:
+            web = dataset_page(local, e2e).split("/#/", 1)[0]
+            expected["Xtreme1 model runs"] = f"{web}/#/models/detail?id={model_id}&tabId=RUNS"
+        assert local.airflow.request("GET", path)["extra_links"] == expected
 
 
 # -- the Airflow web UI, in a real browser ------------------------------------------------------------------

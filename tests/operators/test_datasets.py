@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from operator_helpers import request_paths, run_task
+from xtreme1_testing import run_dag, xcom
 
 from airflow_provider_xtreme1.emulator import Fault
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
@@ -102,3 +103,12 @@ def test_blank_name_is_refused_before_any_request(emu):
     with pytest.raises(ValueError, match="name must not be empty"):
         run_task(ensure("   "))
     assert not emu.request_log
+
+
+def test_connection_id_comes_from_a_param(emu, dagbag):
+    dag = dagbag.get_dag("xtreme1_test_templated_connection")
+    run, tis = run_dag(dag, conf={"conn": "xtreme1_default", "name": "templated-connection"})
+    assert run.state == "success", {t: ti.state for t, ti in tis.items()}
+    assert xcom(run, "ensure_dataset") == Xtreme1Hook().find_dataset_by_name("templated-connection")["id"]
+    run, _ = run_dag(dag, conf={"conn": "x1_no_such_connection", "name": "templated-connection"})
+    assert run.state == "failed"  # the rendered id is the one used

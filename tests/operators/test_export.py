@@ -46,7 +46,7 @@ def test_scheduled_export_dag_writes_ground_truth(emu, dagbag, lidar_dataset, tm
     )
     assert run.state == "success", {t: ti.state for t, ti in tis.items()}
     result = xcom(run, "export_ground_truth")
-    assert xcom(run, "export_ground_truth", key="serial_numbers") == [result["serial"]]
+    assert xcom(run, "export_ground_truth", key="serial_numbers") == [result["serial_number"]]
     path = Path(result["uri"])
     assert path.parent == tmp_path / "exports" and path.name.startswith(f"dataset-{lidar_dataset['id']}-")
     assert path.stat().st_size == result["bytes"] > 0
@@ -92,7 +92,7 @@ def test_export_filters_by_data_ids_and_unpacks(emu, lidar_dataset, tmp_path):
         lidar_dataset["id"], str(tmp_path / "one.zip"), data_ids=[first["id"]], unpack_to=tmp_path / "x"
     )
     result, ti = run_task(op)
-    assert ti.xcom["serial_numbers"] == [result["serial"]]
+    assert ti.xcom["serial_numbers"] == [result["serial_number"]]
     entries = archive_entries(result["uri"])
     assert sorted(k for k in entries if k != "/") == [
         f"data/{first['name']}.json",

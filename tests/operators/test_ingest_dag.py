@@ -30,7 +30,7 @@ def test_ingest_dag_imports_the_folder(emu, ingest, tmp_path, deferrable):
     hook = Xtreme1Hook()
     dataset = hook.find_dataset_by_name(name)
     # 3 single frames at the root plus one scene holding 3 frames
-    assert records[0]["totalDataNum"] == 6
+    assert records[0]["total_data_num"] == 6
     page = hook.find_data(dataset["id"], page_size=50)
     assert page["total"] == 4
     assert xcom(run, "ensure_dataset") == dataset["id"]

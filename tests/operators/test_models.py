@@ -80,6 +80,9 @@ def test_prelabel_dag(emu, dagbag, lidar_dataset, tmp_path, deferrable):
     assert xcom(run, "run_model", key="run_ids") == [str(model_run["run_id"])]
     start = request_paths(emu, "POST", "/model/modelRun")
     assert len(start) == 1
+    # the model's Runs tab (the web app has no page of one run), also after a deferral
+    runs_page = f"{emu.url}/#/models/detail?id={model_run['model_id']}&tabId=RUNS"
+    assert xcom(run, "run_model", key="_link_Xtreme1ModelRunsLink") == runs_page
 
     export = xcom(run, "export")
     assert source_names(export["uri"]) == {"Ground Truth", model_run["run_no"]}
@@ -214,10 +217,10 @@ def test_partial_success_warns(emu, lidar_dataset, model_failures):
     assert result["warnings"] and result["metrics"] is None
 
 
-def test_partial_success_fails_with_fail_on_partial(emu, lidar_dataset, model_failures):
+def test_partial_success_fails_with_fail_on_warnings(emu, lidar_dataset, model_failures):
     model_failures("partial")
     with pytest.raises(Xtreme1JobFailedError, match=r"SUCCESS_WITH_ERROR.*fail_on_warnings"):
-        run_task(run_model(lidar_dataset["id"], fail_on_partial=True))
+        run_task(run_model(lidar_dataset["id"], fail_on_warnings=True))
 
 
 def test_failure_reports_the_error_reason(emu, lidar_dataset, model_failures):

@@ -15,8 +15,8 @@ from operator_helpers import request_paths, run_task
 from PIL import Image
 from xtreme1_testing import run_dag, xcom
 
+from airflow_provider_xtreme1.archives import read_manifest
 from airflow_provider_xtreme1.exceptions import Xtreme1ReconcileError
-from airflow_provider_xtreme1.manifest import read_manifest
 from airflow_provider_xtreme1.operators.upload import (
     Xtreme1ImportDatasetOperator,
     Xtreme1UploadDatasetOperator,

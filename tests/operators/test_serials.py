@@ -17,7 +17,7 @@ from xtreme1_testing import numeric_serials
 from airflow_provider_xtreme1.emulator.faults import Fault
 from airflow_provider_xtreme1.operators.upload import Xtreme1ImportDatasetOperator
 from airflow_provider_xtreme1.sensors.xtreme1 import Xtreme1ImportSensor
-from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1ImportTrigger
+from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
 
 SERIAL = 2127064340229001216
 RECORD = {
@@ -60,11 +60,14 @@ def test_records_with_numeric_serials_come_out_as_text(emu):
     records, _ = run_task(
         Xtreme1ImportSensor(task_id="wait", serial_numbers=str(SERIAL), poke_interval=0.05, timeout=10)
     )
-    assert records[0]["serialNumber"] == str(SERIAL)
+    assert records[0]["serial_number"] == str(SERIAL)
+    assert records[0]["status"] == RECORD["status"] and "serialNumber" not in records[0]
     assert numeric_serials(records) == []
 
     async def first_event():
-        async for event in Xtreme1ImportTrigger("xtreme1_default", [str(SERIAL)], poll_interval=0.05).run():
+        async for event in Xtreme1JobTrigger(
+            "xtreme1_default", "import", [str(SERIAL)], poll_interval=0.05
+        ).run():
             return event.payload
 
     payload = asyncio.run(first_event())

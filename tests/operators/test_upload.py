@@ -87,7 +87,7 @@ def test_import_steps_with_folder_streamed_and_sensor(emu, dagbag, tmp_path):
     assert run.state == "success", {t: ti.state for t, ti in tis.items()}
     imported = xcom(run, "import_dataset")
     assert imported["status"] == "PARSE_COMPLETED" and imported["total_data_num"] == 3
-    assert xcom(run, "wait_again")[0]["serialNumber"] == imported["serial_number"]
+    assert xcom(run, "wait_again")[0]["serial_number"] == imported["serial_number"]
     put = xcom(run, "put_archive")
     assert put["bytes"] > 0 and put["access_url"].startswith("http://minio:9000/xtreme1/")
     assert not list(tmp_path.glob("**/*.partial-*")), "no temporary file is left behind"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from packing_helpers import PCD, PNG
 
+from airflow_provider_xtreme1.archives import check_archive, pack_dataset, safe_extract
 from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
-from airflow_provider_xtreme1.packing import check_archive, pack_dataset, safe_extract
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
 LIDAR_ENTRIES = {"ds/lidar_point_cloud_0/0001.pcd": PCD, "ds/camera_image_0/0001.png": PNG}

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from packing_helpers import DIALOG, PCD, PNG, write_tree
 
-from airflow_provider_xtreme1.layout_hints import suggest_folder
-from airflow_provider_xtreme1.packing import (
+from airflow_provider_xtreme1.archives import (
     check_archive,
     pack_dataset,
     plan_zip,
+    suggest_folder,
     validate_dataset_folder,
 )
 from airflow_provider_xtreme1.sample_data import make_sample_dataset

@@ -11,9 +11,13 @@ import pytest
 from packing_helpers import tree_hash
 from PIL import Image
 
+from airflow_provider_xtreme1.archives import (
+    RESULT_OBJECT_TYPES,
+    pack_dataset,
+    safe_extract,
+    validate_dataset_folder,
+)
 from airflow_provider_xtreme1.emulator import archive
-from airflow_provider_xtreme1.layout import RESULT_OBJECT_TYPES
-from airflow_provider_xtreme1.packing import pack_dataset, safe_extract, validate_dataset_folder
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from packing_helpers import DIALOG, PCD, PNG, RESULT_2D, WEBP, write_tree
 
+from airflow_provider_xtreme1.archives import validate_dataset_folder
 from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
-from airflow_provider_xtreme1.packing import validate_dataset_folder
 
 LIDAR = {"lidar_point_cloud_0/0001.pcd": PCD, "lidar_point_cloud_0/0002.pcd": PCD}
 IMAGE = {"image_0/0001.png": PNG, "image_0/0002.png": PNG}

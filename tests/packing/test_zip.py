@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from packing_helpers import PCD, tree_hash, write_tree
 
+from airflow_provider_xtreme1.archives import ZipPlan, pack_dataset, plan_zip, validate_dataset_folder
 from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
-from airflow_provider_xtreme1.packing import ZipPlan, pack_dataset, plan_zip, validate_dataset_folder
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
 

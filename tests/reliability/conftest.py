@@ -19,8 +19,8 @@ import pytest
 from reliability_kit import TLSEndpoint, TLSHandler, make_self_signed
 from xtreme1_testing import TEST_TOKEN, ingest
 
-from airflow_provider_xtreme1._responses import RetryPolicy
 from airflow_provider_xtreme1.emulator.emulator import Xtreme1Emulator
+from airflow_provider_xtreme1.retries import RetryPolicy
 
 # -------------------------------------------------------------------------------------------------
 # Session-wide audits. tests/conftest.py checks the session emulator's storage log around each test;

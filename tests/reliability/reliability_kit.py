@@ -14,7 +14,7 @@ from typing import Any
 
 from xtreme1_testing import TEST_TOKEN
 
-from airflow_provider_xtreme1._responses import RetryPolicy
+from airflow_provider_xtreme1.retries import RetryPolicy
 
 #: Retries as the defaults do them, but in milliseconds: 3 attempts, deterministic waits.
 FAST = RetryPolicy(max_retries=2, backoff=0.01, max_backoff=0.02, max_elapsed=10, jitter=False)

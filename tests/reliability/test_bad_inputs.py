@@ -24,6 +24,7 @@ from xtreme1_testing import connection_uri, run_dag
 
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ConfigError,
+    Xtreme1DestinationExistsError,
     Xtreme1NotFoundError,
     Xtreme1TransportError,
     Xtreme1ValidationError,
@@ -383,7 +384,7 @@ ROWS = [
     Row(
         "export onto an existing file",
         existing_destination,
-        Xtreme1ConfigError,
+        Xtreme1DestinationExistsError,
         r"gt\.zip already exists; pass overwrite=True",
     ),
     Row(

@@ -246,7 +246,7 @@ def assert_clean(error: BaseException) -> None:
 @pytest.mark.parametrize("fault", TRANSPORT_FAULTS)
 @pytest.mark.parametrize("call", CALLS, ids=CALL_IDS)
 def test_transport_fault(emu, ctx, hook, call, fault):
-    x1 = hook(timeout=TIMEOUT if fault == "read_timeout" else None)
+    x1 = hook(request_timeout=TIMEOUT if fault == "read_timeout" else None)
     sent = count_sends(x1)
     if call.starts and fault != "503":
         # Not repeated: the request may have reached the backend. Fails fast, naming the endpoint.
@@ -406,7 +406,7 @@ POLLS = [c for c in CALLS if c.name in ("upload_records", "export_records", "run
 def test_async_poll_recovers(emu, ctx, call, fault):
     async def poll() -> Any:
         async with Xtreme1AsyncHook(
-            retry_policy=FAST, timeout=TIMEOUT if fault == "read_timeout" else None
+            retry_policy=FAST, request_timeout=TIMEOUT if fault == "read_timeout" else None
         ) as h:
             kind = {"upload_records": "import", "export_records": "export", "run_records": "model_run"}[
                 call.name

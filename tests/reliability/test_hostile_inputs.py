@@ -26,7 +26,8 @@ import pytest
 from reliability_kit import tree_digest
 from xtreme1_testing import TEST_TOKEN, connection_uri, run_dag
 
-from airflow_provider_xtreme1 import extract, transfer
+from airflow_provider_xtreme1 import transfer
+from airflow_provider_xtreme1.archives import check_archive, extract, safe_extract
 from airflow_provider_xtreme1.emulator import Fault
 from airflow_provider_xtreme1.exceptions import (
     Xtreme1ApiError,
@@ -35,12 +36,10 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1TransportError,
     Xtreme1ValidationError,
 )
-from airflow_provider_xtreme1.extract import safe_extract
 from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1AsyncHook, Xtreme1Hook
 from airflow_provider_xtreme1.operators.datasets import Xtreme1EnsureDatasetOperator
 from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
 from airflow_provider_xtreme1.operators.upload import Xtreme1PutArchiveOperator, Xtreme1UploadDatasetOperator
-from airflow_provider_xtreme1.packing import check_archive
 
 #: What no case may reach: the upload PUT, the import, an export, a model run, a dataset create.
 STARTS = {

@@ -29,7 +29,7 @@ from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
 from airflow_provider_xtreme1.operators.upload import Xtreme1ImportDatasetOperator, Xtreme1PutArchiveOperator
-from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1ExportTrigger, Xtreme1JobTrigger
+from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
 
 LIDAR_MODEL = 1
 
@@ -64,7 +64,7 @@ def context(try_number: int = 1, store: StateStore | None = None, xcom: dict | N
 
 def fast(operator: Any, timeout: float | None = None) -> Any:
     """The operator, with a hook that retries like ``FAST`` (the operator's own code does the rest)."""
-    operator.hook = Xtreme1Hook(operator.xtreme1_conn_id, retry_policy=FAST, timeout=timeout)
+    operator.hook = Xtreme1Hook(operator.xtreme1_conn_id, retry_policy=FAST, request_timeout=timeout)
     return operator
 
 
@@ -279,7 +279,7 @@ def archive(tmp_path, lidar):
     from airflow_provider_xtreme1.sample_data import make_sample_dataset
 
     folder = make_sample_dataset(tmp_path / "set", "LIDAR_FUSION", items=1)
-    from airflow_provider_xtreme1.packing import pack_dataset
+    from airflow_provider_xtreme1.archives import pack_dataset
 
     return pack_dataset(folder, "LIDAR_FUSION", tmp_path / "set.zip").path
 
@@ -339,7 +339,7 @@ def test_export_download_refused_twice_fails_clearly(emu, lidar, tmp_path):
 @pytest.fixture
 def uploaded(emu, lidar, tmp_path) -> str:
     """The access URL of an archive in the emulator's storage (what an import downloads)."""
-    from airflow_provider_xtreme1.packing import plan_zip
+    from airflow_provider_xtreme1.archives import plan_zip
     from airflow_provider_xtreme1.sample_data import make_sample_dataset
     from airflow_provider_xtreme1.transfer import upload
 
@@ -398,7 +398,7 @@ def test_export_of_nothing_stalls_in_the_trigger(emu, lidar, fast_retries):
     to start one (tests/operators), and a trigger waiting on one fails on stall_timeout."""
     with Xtreme1Hook() as hook:
         serial = hook.start_export(lidar["id"], ids=[987654321])
-    trigger = Xtreme1ExportTrigger("xtreme1_default", [serial], poll_interval=0.05, stall_timeout=0.4)
+    trigger = Xtreme1JobTrigger("xtreme1_default", "export", [serial], poll_interval=0.05, stall_timeout=0.4)
     (event,) = asyncio.run(collect(trigger))
     assert event.payload["outcome"] == "stalled" and "stalled at GENERATING" in event.payload["message"]
 
@@ -464,7 +464,7 @@ def test_triggerer_restart_resumes_the_same_job(emu, lidar, tmp_path, fast_retri
     result = resume(op, ctx, deferred.value, restart_after=0.15)
     emu.step_delay = 0.05
     if kind == "export":
-        assert result["serial"] == ids[0] and (tmp_path / "gt.zip").stat().st_size == result["bytes"]
+        assert result["serial_number"] == ids[0] and (tmp_path / "gt.zip").stat().st_size == result["bytes"]
         assert len(requests_to(emu, "GET", "/data/export")) == 1
     else:
         assert str(result["run_id"]) == ids[0] and result["status"] == "SUCCESS"
@@ -504,6 +504,6 @@ def test_task_retry_reattaches_to_the_started_job(emu, lidar, tmp_path, fast_ret
         result = resume(op, second, deferred)
     assert second["ti"].xcom[op.ids_xcom_key] == ids
     if kind == "export":
-        assert result["serial"] == ids[0] and len(requests_to(emu, "GET", "/data/export")) == 1
+        assert result["serial_number"] == ids[0] and len(requests_to(emu, "GET", "/data/export")) == 1
     else:
         assert str(result["run_id"]) == ids[0] and len(requests_to(emu, "POST", "/model/modelRun")) == 1

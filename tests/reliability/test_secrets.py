@@ -28,7 +28,7 @@ from airflow_provider_xtreme1.operators.upload import (
     Xtreme1PutArchiveOperator,
 )
 from airflow_provider_xtreme1.sample_data import make_sample_dataset
-from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1ExportTrigger
+from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
 
 
 def secrets_of(url: str) -> list[str]:
@@ -167,7 +167,9 @@ def test_export_trigger_event_carries_no_signed_url(emu, lidar):
     """Trigger events are logged by the triggerer and stored in the DB: the export's filePath stays out."""
     with Xtreme1Hook() as hook:
         serial = hook.start_export(lidar["id"])
-    (event,) = asyncio.run(_collect(Xtreme1ExportTrigger("xtreme1_default", [serial], poll_interval=0.05)))
+    (event,) = asyncio.run(
+        _collect(Xtreme1JobTrigger("xtreme1_default", "export", [serial], poll_interval=0.05))
+    )
     assert event.payload["outcome"] == "succeeded"
     assert "X-Amz-" not in json.dumps(event.payload) and "filePath" not in event.payload["records"][0]
 

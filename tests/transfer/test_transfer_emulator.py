@@ -11,7 +11,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import requests
 
-from airflow_provider_xtreme1 import packing, transfer
+from airflow_provider_xtreme1 import transfer
+from airflow_provider_xtreme1.archives import packing
 from airflow_provider_xtreme1.emulator import Fault
 from airflow_provider_xtreme1.exceptions import Xtreme1UrlExpiredError
 

@@ -75,6 +75,25 @@ def test_retries_exhausted(faulty, archive):
     assert info.value.status == 503 and len(faulty.log) == 3
 
 
+def test_storage_500_is_transient(faulty, archive):
+    """Unlike the API's HTTP 500 (an ``UNKNOWN`` envelope, never retried), S3's InternalError is."""
+    path, data = archive
+    faulty.script.append("500")
+    result = transfer.upload(faulty.presigned("k.zip"), path, **FAST)
+    assert result.attempts == 2 and faulty.objects["/bucket/k.zip"] == data
+
+
+def test_retry_after_beyond_the_bound_ends_the_retries(faulty, archive):
+    """One rule with the API: a ``Retry-After`` over 120 s is neither cut short nor slept through."""
+    path, _ = archive
+    faulty.script.append("503wait")
+    with pytest.raises(
+        Xtreme1StorageError, match=r"after 1 attempt \(the store asked to wait 3600 s"
+    ) as info:
+        transfer.upload(faulty.presigned("k.zip"), path, **FAST)
+    assert info.value.status == 503 and len(faulty.log) == 1
+
+
 def test_wrong_etag_means_corrupt_object(faulty, archive):
     path, data = archive
     faulty.script.append("bad_etag")

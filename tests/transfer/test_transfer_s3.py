@@ -11,8 +11,12 @@ import uuid
 import httpx
 import pytest
 
-from airflow_provider_xtreme1 import packing, transfer
-from airflow_provider_xtreme1.exceptions import Xtreme1StorageError, Xtreme1UrlExpiredError
+from airflow_provider_xtreme1 import transfer
+from airflow_provider_xtreme1.archives import packing
+from airflow_provider_xtreme1.exceptions import (
+    Xtreme1DestinationExistsError,
+    Xtreme1UrlExpiredError,
+)
 
 MiB = 1024 * 1024
 
@@ -181,7 +185,7 @@ def test_download_refuses_to_overwrite_before_any_request(s3, tmp_path):
     dest = tmp_path / "export.zip"
     dest.write_bytes(b"keep me")
     bad_url = s3.presign("GET", name)[:-1] + "0"  # a GET with it would raise Xtreme1UrlExpiredError
-    with pytest.raises(Xtreme1StorageError, match="already exists") as info:
+    with pytest.raises(Xtreme1DestinationExistsError, match="already exists") as info:
         transfer.download(bad_url, dest)
     assert not isinstance(info.value, Xtreme1UrlExpiredError) and str(dest) in str(info.value)
     assert dest.read_bytes() == b"keep me"
@@ -201,7 +205,7 @@ def test_download_to_an_object_storage_path(s3, tmp_path):
     assert (tmp_path / "lake" / "export.zip").read_bytes() == data
     assert result.uri == str(dest) and result.bytes == len(data)
     assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == ["export.zip"]
-    with pytest.raises(Xtreme1StorageError, match="already exists"):
+    with pytest.raises(Xtreme1DestinationExistsError, match="already exists"):
         transfer.download(s3.presign("GET", name), dest)
     (tmp_path / "lake" / "export.zip").write_bytes(b"old")
     transfer.download(s3.presign("GET", name), dest, overwrite=True)

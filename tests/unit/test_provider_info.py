@@ -57,7 +57,7 @@ def test_hook_class_matches_connection_type():
     assert hook.conn_type == conn["connection-type"] == "xtreme1"
     assert hook.hook_name == conn["hook-name"] == "Xtreme1"
     assert hook.default_conn_name == "xtreme1_default"
-    assert set(conn["conn-fields"]) == {"verify", "ca_bundle", "timeout", "web_url"}
+    assert set(conn["conn-fields"]) == {"verify", "ca_bundle", "request_timeout", "web_url"}
 
 
 @pytest.mark.parametrize("section", ["hooks", "operators", "sensors", "triggers"])

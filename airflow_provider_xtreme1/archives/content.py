@@ -1,6 +1,6 @@
 """What the Xtreme1 importer reads inside files: images it can decode, PCD headers, camera configs, result
 objects it keeps and TEXT dialogues (J:usecase/UploadDataUseCase.java ``handleDataResult``,
-``parseTextUploadFile``; J:util/Constants.java). Mixed into :class:`~airflow_provider_xtreme1.layout.
+``parseTextUploadFile``; J:util/Constants.java). Mixed into :class:`~airflow_provider_xtreme1.archives.rules.
 LayoutChecker`, which decides which files are read at all.
 """
 
@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from airflow_provider_xtreme1.layout import FileNode, Problems
+from airflow_provider_xtreme1.vocabulary import RESULT_OBJECT_TYPES as RESULT_OBJECT_TYPES
 
-#: Object types ``handleDataResult`` keeps; any other object is dropped with a message.
-RESULT_OBJECT_TYPES = frozenset(
-    {"3D_BOX", "2D_BOX", "2D_RECT", "BOUNDING_BOX", "POLYLINE", "POLYGON", "3D_SEGMENT_POINTS"}
-)
+if TYPE_CHECKING:
+    from airflow_provider_xtreme1.archives.rules import FileNode, Problems
+
 TEXT_ROLES = frozenset({"prompter", "assistant"})
 _MAX_EXAMPLES = 10  # names quoted inside one aggregated message
 

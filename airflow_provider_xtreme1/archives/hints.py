@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 
-_LIDAR_TYPES = ("LIDAR_FUSION", "LIDAR_BASIC")
+from airflow_provider_xtreme1.vocabulary import LIDAR_TYPES
+
 _NORMALISE = re.compile(r"[^a-z0-9]+")
 _TRAILING_NUMBER = re.compile(r"^(.*?)_?([0-9]+)$")
 
@@ -108,7 +109,7 @@ def suggest_folder(name: str, dataset_type: str) -> str | None:
         aliases = _ALIASES[canonical]
         if stem in aliases or stem.rstrip("s") in aliases:
             return _canonical(canonical, number)
-    if dataset_type in _LIDAR_TYPES and (stem in _ALIASES["image"] or stem.rstrip("s") in _ALIASES["image"]):
+    if dataset_type in LIDAR_TYPES and (stem in _ALIASES["image"] or stem.rstrip("s") in _ALIASES["image"]):
         return _canonical("camera_image", number)
     if dataset_type == "IMAGE" and stem.rstrip("s") in _ALIASES["camera_image"]:
         return _canonical("image", number)

@@ -1,5 +1,5 @@
 """Unpack export archives without trusting them: :func:`safe_extract` and the entry checks it shares with
-:func:`~airflow_provider_xtreme1.packing.check_archive`.
+:func:`~airflow_provider_xtreme1.archives.packing.check_archive`.
 
 Rules :func:`safe_extract` keeps, all decided from the archive's directory before a byte is written:
 
@@ -19,7 +19,6 @@ complete: an interrupted or refused extraction leaves the destination as it was.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
@@ -29,7 +28,8 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
+from airflow_provider_xtreme1.exceptions import Xtreme1DestinationExistsError, Xtreme1ValidationError
+from airflow_provider_xtreme1.locations import replace_path
 
 __all__ = [
     "DEFAULT_MAX_ENTRIES",
@@ -178,10 +178,10 @@ def safe_extract(
         tops = sorted({rel.parts[0] for _, rel in plan})
         existing = [dest / name for name in tops if (dest / name).exists() or (dest / name).is_symlink()]
         if existing and not overwrite:
-            raise Xtreme1ValidationError(
+            raise Xtreme1DestinationExistsError(
                 f"refusing to extract {zip_path} into {dest}: these already exist (pass overwrite=True "
-                "to replace them)",
-                [str(p) for p in existing],
+                f"to replace them): {', '.join(str(p) for p in existing)}",
+                existing[0],
             )
         dest.mkdir(parents=True, exist_ok=True)
         _check_space(zip_path, dest, sum(i.file_size for i, _ in plan if not i.is_dir()))
@@ -190,7 +190,7 @@ def safe_extract(
         try:
             _write(zf, plan, staging, max_bytes)
             for name in tops:
-                _replace(staging / name, dest / name)
+                replace_path(staging / name, dest / name)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return [dest / rel for info, rel in plan if not info.is_dir()]
@@ -271,22 +271,3 @@ def _write(
                 f"refusing to extract {info.filename!r}: its data does not match the archive's directory "
                 f"(damaged, or its declared size is false): {exc}"
             ) from None
-
-
-def _replace(new: Path, target: Path) -> None:
-    """Move ``new`` to ``target``; an existing ``target`` is set aside first and removed after."""
-    if not (target.exists() or target.is_symlink()):
-        os.rename(new, target)
-        return
-    aside = target.with_name(f".{target.name}.replaced-{secrets.token_hex(4)}")
-    os.rename(target, aside)
-    try:
-        os.rename(new, target)
-    except BaseException:
-        os.rename(aside, target)
-        raise
-    with contextlib.suppress(OSError):
-        if aside.is_dir() and not aside.is_symlink():
-            shutil.rmtree(aside)
-        else:
-            aside.unlink()

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from airflow_provider_xtreme1.vocabulary import RESULT_OBJECT_TYPES
+
 __all__ = ["Manifest", "SentItem", "SentParent", "read_manifest", "source_kind"]
 
-RESULT_TYPES = frozenset(
-    {"3D_BOX", "2D_BOX", "2D_RECT", "BOUNDING_BOX", "POLYLINE", "POLYGON", "3D_SEGMENT_POINTS"}
-)
 IMAGE_EXTS = frozenset({"jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"})
 _SENSOR = {"IMAGE": re.compile(r"image_\d", re.IGNORECASE)}
 _LIDAR = re.compile(r"lidar_point_cloud_\d", re.IGNORECASE)
@@ -96,7 +95,7 @@ def count_objects(stream: IO[bytes], item: SentItem) -> None:
         item.unreadable = True
         return
     item.objects = len(objects)
-    kept = [o for o in objects if o.get("type") in RESULT_TYPES and o.get("contour") is not None]
+    kept = [o for o in objects if o.get("type") in RESULT_OBJECT_TYPES and o.get("contour") is not None]
     item.valid = len(kept)
     item.with_class = sum(1 for o in kept if o.get("classId") is not None)
 
