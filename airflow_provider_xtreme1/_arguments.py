@@ -165,6 +165,10 @@ FLAG_FIELDS = (
     "fail_on_warnings",
     "fetch_camera_configs",
     "require_cameras",
+    "require_unlocked",
+    "descending",
+    "allow_empty",
+    "valid",
 )
 
 

@@ -29,6 +29,12 @@ RESULT_OBJECT_TYPES = frozenset(
     {"3D_BOX", "2D_BOX", "2D_RECT", "BOUNDING_BOX", "POLYLINE", "POLYGON", "3D_SEGMENT_POINTS"}
 )
 #: ``sortField`` and ``ascOrDesc`` of ``/data/findByPage``.
+#: ``DataInfoSplitFilterDTO.splittingBy`` (``POST /data/split/filter``).
+SPLITTING_BY = ("RANDOM", "ORDER")
+#: ``DataInfoSplitFilterDTO.sortBy`` of an ORDER split.
+SPLIT_SORT_BY = ("NAME", "CREATE_TIME")
+#: ``SplitTargetDataTypeEnum``: which items a split by ratio draws from.
+SPLIT_TARGETS = ("SPLIT", "NOT_SPLIT")
 SORT_FIELDS = ("NAME", "CREATED_AT", "DATA_CONFIDENCE")
 SORT_ORDERS = ("ASC", "DESC")
 

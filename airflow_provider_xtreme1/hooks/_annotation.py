@@ -1,7 +1,7 @@
 """The annotation methods of both hook twins: statistics, locks, the data flow and splits.
 
 Mixed into :class:`~.xtreme1.Xtreme1Hook` and :class:`~.xtreme1.Xtreme1AsyncHook`; each method is a
-thin shell over a builder of :mod:`airflow_provider_xtreme1._api_annotation`.
+thin shell over a builder of :mod:`airflow_provider_xtreme1._api.annotation`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from airflow_provider_xtreme1 import _api_annotation as api
-from airflow_provider_xtreme1._api import _many, parse_id
+from airflow_provider_xtreme1._api import annotation as api
+from airflow_provider_xtreme1._arguments import _many, parse_id
 from airflow_provider_xtreme1.exceptions import Xtreme1Error
 
 LOCKED_BY_OTHERS = (
@@ -56,7 +56,7 @@ class AnnotationMethods:
         return self._request(api.split_by_ids(data_ids, split_type))
 
     def split_data_by_ratio(self, dataset_id: int | str, **ratios: Any) -> None:
-        """Split the dataset's root items by percentages; see :func:`._api_annotation.split_by_ratio`."""
+        """Split the dataset's root items by percentages; see :func:`.._api.annotation.split_by_ratio`."""
         return self._request(api.split_by_ratio(dataset_id, **ratios))
 
     def count_split_candidates(self, dataset_id: int | str, target: str | None = None) -> int:

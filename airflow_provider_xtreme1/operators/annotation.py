@@ -8,16 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.branch import BranchMixIn
 
-from airflow_provider_xtreme1._api import parse_id
-from airflow_provider_xtreme1._api_annotation import (
+from airflow_provider_xtreme1._api.annotation import (
     ASSIGNABLE_SPLITS,
     SPLIT_SORT_BY,
     SPLITTING_BY,
     check_split_ratio,
     planned_split,
 )
+from airflow_provider_xtreme1._arguments import as_list, parse_id
 from airflow_provider_xtreme1.exceptions import Xtreme1Error
-from airflow_provider_xtreme1.operators._arguments import as_list
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
 
 if TYPE_CHECKING:
@@ -74,7 +73,20 @@ class Xtreme1SplitOperator(Xtreme1BaseOperator):
         items each split holds afterwards, as the server counts them.
     """
 
-    template_fields: Sequence[str] = ("dataset_id", "training", "validation", "test", "total", "splits")
+    template_fields: Sequence[str] = (
+        "dataset_id",
+        "training",
+        "validation",
+        "test",
+        "total",
+        "splitting_by",
+        "sort_by",
+        "descending",
+        "target",
+        "splits",
+        "allow_empty",
+        "xtreme1_conn_id",
+    )
 
     def __init__(
         self,
@@ -96,7 +108,7 @@ class Xtreme1SplitOperator(Xtreme1BaseOperator):
         self.allow_empty = allow_empty
         self.dataset_id = dataset_id
         self.training, self.validation, self.test, self.total = training, validation, test, total
-        self.splitting_by = str(splitting_by).upper()
+        self.splitting_by = splitting_by
         self.sort_by = sort_by
         self.descending = descending
         self.target = target
@@ -106,10 +118,18 @@ class Xtreme1SplitOperator(Xtreme1BaseOperator):
             raise ValueError("give either ratios (training, validation, test) or splits by ids, not both")
         if splits is None and any(r is None for r in ratios):
             raise ValueError("give training, validation and test percentages (or splits by ids)")
-        if self.splitting_by not in SPLITTING_BY:
-            raise ValueError(f"splitting_by must be one of {sorted(SPLITTING_BY)}, got {splitting_by!r}")
-        if sort_by is not None and str(sort_by).upper() not in SPLIT_SORT_BY:
-            raise ValueError(f"sort_by must be one of {sorted(SPLIT_SORT_BY)}, got {sort_by!r}")
+        if not any(isinstance(v, str) and "{{" in v for v in (splitting_by, sort_by)):
+            self._choices()
+
+    def _choices(self) -> tuple[str, str | None]:
+        """``splitting_by`` and ``sort_by`` checked and upper-cased (after rendering, or at parse time)."""
+        splitting_by = str(self.splitting_by).strip().upper()
+        if splitting_by not in SPLITTING_BY:
+            raise ValueError(f"splitting_by must be one of {sorted(SPLITTING_BY)}, got {self.splitting_by!r}")
+        sort_by = None if self.sort_by in (None, "") else str(self.sort_by).strip().upper()
+        if sort_by is not None and sort_by not in SPLIT_SORT_BY:
+            raise ValueError(f"sort_by must be one of {sorted(SPLIT_SORT_BY)}, got {self.sort_by!r}")
+        return splitting_by, sort_by
 
     def _ratio(self, value: Any, name: str) -> int:
         if isinstance(value, str) and value.strip().isdigit():
@@ -135,7 +155,7 @@ class Xtreme1SplitOperator(Xtreme1BaseOperator):
         chosen = {}
         for split, ids in self.splits.items():
             name = str(split).upper()
-            if name not in ASSIGNABLE_SPLITS | {"NOT_SPLIT"}:
+            if name not in (*ASSIGNABLE_SPLITS, "NOT_SPLIT"):
                 raise ValueError(f"splits: unknown split type {split!r}; use TRAINING, VALIDATION or TEST")
             chosen[name] = _ids(ids, f"splits[{split!r}]")
         seen: dict[int, str] = {}
@@ -164,7 +184,8 @@ class Xtreme1SplitOperator(Xtreme1BaseOperator):
                 "training + validation + test must add up to 100, got "
                 f"{ratios['training']} + {ratios['validation']} + {ratios['test']}"
             )
-        candidates = self.hook.count_split_candidates(dataset_id, self.target)
+        self._choices()
+        candidates = self.hook.count_split_candidates(dataset_id, self.target or None)
         plan = planned_split(
             candidates, total=ratios["total"], training=ratios["training"], validation=ratios["validation"]
         )
@@ -180,12 +201,13 @@ class Xtreme1SplitOperator(Xtreme1BaseOperator):
         if candidates == 0:
             self.log.warning("Xtreme1 dataset %s has no items to split (target %s)", dataset_id, self.target)
             return plan
+        splitting_by, sort_by = self._choices()
         self.hook.split_data_by_ratio(
             dataset_id,
             **ratios,
-            splitting_by=self.splitting_by,
-            target=self.target,
-            sort_by=None if self.sort_by is None else str(self.sort_by).upper(),
+            splitting_by=splitting_by,
+            target=self.target or None,
+            sort_by=sort_by,
             descending=self.descending,
         )
         return plan
@@ -205,7 +227,7 @@ class Xtreme1MarkDataOperator(Xtreme1BaseOperator):
     :return: ``{"dataset_id", "data_ids", "status"}`` with the items' status afterwards.
     """
 
-    template_fields: Sequence[str] = ("dataset_id", "data_ids")
+    template_fields: Sequence[str] = ("dataset_id", "data_ids", "valid", "xtreme1_conn_id")
 
     def __init__(self, *, dataset_id: int | str, data_ids: Any, valid: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
@@ -284,7 +306,15 @@ class Xtreme1ModelRunGateOperator(Xtreme1BaseOperator, BranchMixIn):
         other branches before a return value is stored.
     """
 
-    template_fields: Sequence[str] = ("dataset_id", "run_id", "thresholds")
+    template_fields: Sequence[str] = (
+        "dataset_id",
+        "run_id",
+        "thresholds",
+        "on_missing",
+        "pass_branch",
+        "fail_branch",
+        "xtreme1_conn_id",
+    )
     returns_dict = False
 
     def __init__(
@@ -302,9 +332,9 @@ class Xtreme1ModelRunGateOperator(Xtreme1BaseOperator, BranchMixIn):
         self.dataset_id = dataset_id
         self.run_id = run_id
         self.thresholds = dict(thresholds or {})
-        if on_missing not in ("fail", "pass"):
-            raise ValueError(f"on_missing must be 'fail' or 'pass', got {on_missing!r}")
         self.on_missing = on_missing
+        if not (isinstance(on_missing, str) and "{{" in on_missing):
+            self._on_missing()
         if (pass_branch is None) != (fail_branch is None):
             raise ValueError("give both pass_branch and fail_branch (branch mode) or neither (fail mode)")
         self.pass_branch = pass_branch
@@ -313,7 +343,13 @@ class Xtreme1ModelRunGateOperator(Xtreme1BaseOperator, BranchMixIn):
             if not (isinstance(minimum, str) and "{{" in minimum) and _metric_value(minimum) is None:
                 raise ValueError(f"thresholds[{name!r}] must be a number, got {minimum!r}")
 
+    def _on_missing(self) -> str:
+        if self.on_missing not in ("fail", "pass"):
+            raise ValueError(f"on_missing must be 'fail' or 'pass', got {self.on_missing!r}")
+        return self.on_missing
+
     def execute(self, context: Context) -> Any:
+        self._on_missing()
         dataset_id = parse_id(self.dataset_id, "dataset_id")
         run_id = parse_id(self.run_id, "run_id")
         runs = {int(r["id"]): r for r in self.hook.get_model_runs_of_dataset(dataset_id)}

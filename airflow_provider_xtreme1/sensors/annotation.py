@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_xtreme1._api import parse_id
+from airflow_provider_xtreme1._arguments import default_deferrable, parse_id, render_flags
 from airflow_provider_xtreme1.annotation_progress import (
     AnnotationWatch,
     InvalidItems,
@@ -18,8 +19,12 @@ from airflow_provider_xtreme1.annotation_progress import (
     deleted_message,
 )
 from airflow_provider_xtreme1.exceptions import Xtreme1NotFoundError, Xtreme1TransportError
-from airflow_provider_xtreme1.operators._base import default_deferrable
 from airflow_provider_xtreme1.statuses import validate_event
+
+#: People annotate for days: a look a minute, a week to finish (Airflow's own sensor default), and no
+#: stall detection unless asked — unlike the job sensors' 10 s / 24 h / 1 h, which suit machines.
+DEFAULT_POKE_INTERVAL = 60.0
+DEFAULT_WAIT = 7 * 24 * 3600.0
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -76,14 +81,22 @@ class Xtreme1AnnotationSensor(BaseSensorOperator):
         total), ``"done"`` (they count as annotated) or ``"pending"`` (they count as not annotated).
     :param require_unlocked: also wait until nobody holds a lock on the dataset's data (nobody has an
         item open in the editor), so no half-saved work is exported.
-    :param stall_timeout: fail after this many seconds without any change of counts or locks.
+    :param stall_timeout: fail after this many seconds without any change of counts or locks (default:
+        off; ``poke_interval`` defaults to 60 s and ``timeout`` to 7 days — people are slower than jobs).
     :param xtreme1_conn_id: the Xtreme1 connection.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
     :return: the last progress: ``annotated``, ``not_annotated``, ``invalid``, ``items``, ``locked``,
         ``lockers``, ``done``, ``total``.
     """
 
-    template_fields: Sequence[str] = ("dataset_id", "threshold_ratio", "threshold_count")
+    template_fields: Sequence[str] = (
+        "dataset_id",
+        "threshold_ratio",
+        "threshold_count",
+        "invalid_items",
+        "require_unlocked",
+        "xtreme1_conn_id",
+    )
 
     def __init__(
         self,
@@ -98,19 +111,35 @@ class Xtreme1AnnotationSensor(BaseSensorOperator):
         deferrable: bool | None = None,
         **kwargs: Any,
     ):
+        kwargs.setdefault("poke_interval", DEFAULT_POKE_INTERVAL)
+        kwargs.setdefault("timeout", DEFAULT_WAIT)
         super().__init__(**kwargs)
         self.dataset_id = dataset_id
         self.threshold_ratio = threshold_ratio
         self.threshold_count = threshold_count
-        self.invalid_items = InvalidItems(invalid_items).value
+        self.invalid_items = invalid_items
         self.require_unlocked = require_unlocked
-        self.stall_timeout = stall_timeout
+        self.stall_timeout = stall_timeout or None
         self.xtreme1_conn_id = xtreme1_conn_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
+        if deferrable and self.mode == "reschedule":
+            warnings.warn(
+                f"{type(self).__name__} {self.task_id!r}: deferrable=True replaces mode='reschedule' "
+                "(the sensor waits in the triggerer; mode has no effect).",
+                UserWarning,
+                stacklevel=2,
+            )
+        # Bad values fail when the DAG is parsed, unless they come from a template or an XCom.
         if not any(_templated(v) for v in (threshold_ratio, threshold_count)):
-            Threshold.parse(threshold_ratio, threshold_count)  # bad thresholds fail at parse time
+            Threshold.parse(threshold_ratio, threshold_count)
         if not _templated(dataset_id):
             parse_id(dataset_id, "dataset_id")
+        if not _templated(invalid_items):
+            InvalidItems(invalid_items)
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        super().render_template_fields(context, jinja_env)
+        render_flags(self)
 
     @cached_property
     def hook(self) -> Xtreme1Hook:
@@ -123,7 +152,7 @@ class Xtreme1AnnotationSensor(BaseSensorOperator):
         return AnnotationWatch(
             parse_id(self.dataset_id, "dataset_id"),
             Threshold.parse(self.threshold_ratio, self.threshold_count),
-            invalid=self.invalid_items,
+            invalid=InvalidItems(self.invalid_items),
             require_unlocked=self.require_unlocked,
             stall_timeout=self.stall_timeout,
         )
@@ -158,7 +187,7 @@ class Xtreme1AnnotationSensor(BaseSensorOperator):
                 self._watch.dataset_id,
                 threshold_ratio=self._watch.threshold.ratio,
                 threshold_count=self._watch.threshold.count,
-                invalid_items=self.invalid_items,
+                invalid_items=self._watch.invalid.value,
                 require_unlocked=self.require_unlocked,
                 poll_interval=self.poke_interval,
                 end_time=time.time() + self.timeout if self.timeout else None,

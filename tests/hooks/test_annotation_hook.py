@@ -8,7 +8,7 @@ import inspect
 import pytest
 from annotation_kit import fresh_dataset
 
-from airflow_provider_xtreme1 import _api_annotation as api
+from airflow_provider_xtreme1._api import annotation as api
 from airflow_provider_xtreme1.exceptions import Xtreme1ApiError, Xtreme1Error
 from airflow_provider_xtreme1.hooks._annotation import AnnotationMethods, AsyncAnnotationMethods
 from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1AsyncHook, Xtreme1Hook

@@ -10,29 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from airflow_provider_xtreme1._api import (
-    SPLIT_TYPES,
-    ApiCall,
-    _BadData,
-    _choice,
-    _count,
-    _many,
-    _nothing,
-    _optional_record,
-    _params,
-    _record,
-    _records,
-    parse_id,
-)
+from airflow_provider_xtreme1._api.parsers import _count, _nothing, _optional_record, _record, _records
+from airflow_provider_xtreme1._arguments import _choice, _many, _params, parse_id
+from airflow_provider_xtreme1._calls import ApiCall, _BadData
+from airflow_provider_xtreme1.vocabulary import SPLIT_SORT_BY, SPLIT_TARGETS, SPLIT_TYPES, SPLITTING_BY
 
-#: ``POST /data/split/filter``: ``splittingBy`` (DataInfoSplitFilterDTO).
-SPLITTING_BY = frozenset({"RANDOM", "ORDER"})
-#: ``sortBy`` of an ORDER split.
-SPLIT_SORT_BY = frozenset({"NAME", "CREATE_TIME"})
-#: ``targetDataType``: which items a split by ratio draws from.
-SPLIT_TARGETS = frozenset({"SPLIT", "NOT_SPLIT"})
-#: The split types a data item can get (``NOT_SPLIT`` is the default, not a target of a split).
-ASSIGNABLE_SPLITS = SPLIT_TYPES - {"NOT_SPLIT"}
+#: The split types a split assigns (``NOT_SPLIT`` is where items start).
+ASSIGNABLE_SPLITS = tuple(s for s in SPLIT_TYPES if s != "NOT_SPLIT")
 _STAT_FIELDS = ("annotatedCount", "notAnnotatedCount", "invalidCount", "itemCount")
 
 
