@@ -27,6 +27,10 @@ _EXPORTS: dict[str, str] = {
     "Xtreme1ExportPredictionsOperator": "airflow_provider_xtreme1.operators.export",
     "Xtreme1RunModelOperator": "airflow_provider_xtreme1.operators.models",
     "Xtreme1ConvertExportOperator": "airflow_provider_xtreme1.operators.convert",
+    "Xtreme1SyncOntologyOperator": "airflow_provider_xtreme1.operators.ontology",
+    "Xtreme1QueryDataOperator": "airflow_provider_xtreme1.operators.data",
+    "Xtreme1DeleteDataOperator": "airflow_provider_xtreme1.operators.data",
+    "Xtreme1DeleteDatasetOperator": "airflow_provider_xtreme1.operators.data",
     "Xtreme1ImportSensor": "airflow_provider_xtreme1.sensors.xtreme1",
     "Xtreme1ExportSensor": "airflow_provider_xtreme1.sensors.xtreme1",
     "Xtreme1ModelRunSensor": "airflow_provider_xtreme1.sensors.xtreme1",
@@ -48,6 +52,8 @@ __all__ = [
     "Xtreme1AsyncHook",
     "Xtreme1ConvertExportOperator",
     "Xtreme1DatasetLink",
+    "Xtreme1DeleteDataOperator",
+    "Xtreme1DeleteDatasetOperator",
     "Xtreme1EnsureDatasetOperator",
     "Xtreme1ExportOperator",
     "Xtreme1ExportPredictionsOperator",
@@ -63,8 +69,10 @@ __all__ = [
     "Xtreme1ModelRunsLink",
     "Xtreme1PackDatasetOperator",
     "Xtreme1PutArchiveOperator",
+    "Xtreme1QueryDataOperator",
     "Xtreme1RunModelOperator",
     "Xtreme1SplitOperator",
+    "Xtreme1SyncOntologyOperator",
     "Xtreme1UploadDatasetOperator",
     "__version__",
 ]
@@ -78,6 +86,11 @@ if TYPE_CHECKING:
         Xtreme1SplitOperator,
     )
     from airflow_provider_xtreme1.operators.convert import Xtreme1ConvertExportOperator
+    from airflow_provider_xtreme1.operators.data import (
+        Xtreme1DeleteDataOperator,
+        Xtreme1DeleteDatasetOperator,
+        Xtreme1QueryDataOperator,
+    )
     from airflow_provider_xtreme1.operators.datasets import (
         Xtreme1EnsureDatasetOperator,
         Xtreme1PackDatasetOperator,
@@ -87,6 +100,7 @@ if TYPE_CHECKING:
         Xtreme1ExportPredictionsOperator,
     )
     from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
+    from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
     from airflow_provider_xtreme1.operators.upload import (
         Xtreme1GetUploadUrlOperator,
         Xtreme1ImportDatasetOperator,

@@ -169,6 +169,11 @@ FLAG_FIELDS = (
     "descending",
     "allow_empty",
     "valid",
+    "bind_classes",
+    "allow_delete",
+    "allow_delete_in_use",
+    "confirm_delete",
+    "delete_locked",
 )
 
 

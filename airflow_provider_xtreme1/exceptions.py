@@ -161,3 +161,7 @@ class Xtreme1JobTimeoutError(Xtreme1JobError):
 
 class Xtreme1UnknownStatusError(Xtreme1JobError):
     """The server reported a status this provider does not know; treated as a failure."""
+
+
+class Xtreme1OntologyDriftError(Xtreme1Error):
+    """A dataset's classes or classifications differ from its ontology file (the sync's ``mode="check"``)."""

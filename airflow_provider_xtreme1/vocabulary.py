@@ -28,6 +28,14 @@ SPLIT_TYPES = ("TRAINING", "VALIDATION", "TEST", "NOT_SPLIT")
 RESULT_OBJECT_TYPES = frozenset(
     {"3D_BOX", "2D_BOX", "2D_RECT", "BOUNDING_BOX", "POLYLINE", "POLYGON", "3D_SEGMENT_POINTS"}
 )
+#: ``ToolTypeEnum``: the tool of a class, in the server's order.
+TOOL_TYPES = ("POLYGON", "BOUNDING_BOX", "POLYLINE", "KEY_POINT", "SEGMENTATION", "CUBOID")
+#: ``InputTypeEnum``: how a classification (or attribute) is answered.
+INPUT_TYPES = ("RADIO", "MULTI_SELECTION", "DROPDOWN", "TEXT", "LONG_TEXT")
+#: The code ``/data/deleteBatch`` answers when an item (or a frame of a listed scene) is locked.
+OTHERS_ANNOTATING = "DATASET_DATA_OTHERS_ANNOTATING"
+#: The code ``/data/deleteBatch`` answers when none of the ids is a data item of the dataset.
+DATA_NOT_FOUND = "DATA_NOT_FOUND"
 #: ``sortField`` and ``ascOrDesc`` of ``/data/findByPage``.
 #: ``DataInfoSplitFilterDTO.splittingBy`` (``POST /data/split/filter``).
 SPLITTING_BY = ("RANDOM", "ORDER")

@@ -38,6 +38,17 @@ from airflow_provider_xtreme1._api.models import (
     list_models,
     start_model_run,
 )
+from airflow_provider_xtreme1._api.ontology import (
+    create_dataset_class,
+    create_dataset_classification,
+    delete_data,
+    delete_dataset_class,
+    delete_dataset_classification,
+    get_class_statistics,
+    get_dataset_classifications,
+    update_dataset_class,
+    update_dataset_classification,
+)
 from airflow_provider_xtreme1._arguments import parse_id
 from airflow_provider_xtreme1._calls import ApiCall, RawResponse
 
@@ -47,14 +58,21 @@ __all__ = [
     "check_dataset_name",
     "count_model_run_data",
     "create_dataset",
+    "create_dataset_class",
+    "create_dataset_classification",
     "current_user",
+    "delete_data",
     "delete_dataset",
+    "delete_dataset_class",
+    "delete_dataset_classification",
     "find_data",
     "find_dataset_by_name",
     "find_datasets",
     "find_model_runs",
+    "get_class_statistics",
     "get_dataset",
     "get_dataset_classes",
+    "get_dataset_classifications",
     "get_export_records",
     "get_finished_model_runs",
     "get_job_records",
@@ -68,4 +86,6 @@ __all__ = [
     "start_export",
     "start_import",
     "start_model_run",
+    "update_dataset_class",
+    "update_dataset_classification",
 ]

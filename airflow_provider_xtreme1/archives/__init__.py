@@ -10,7 +10,8 @@ Modules, each about one concern:
   :func:`pack_dataset` (a ZIP on disk, written atomically);
 * :mod:`.inspection` — :func:`check_archive`: an archive a user made, read from its directory only;
 * :mod:`.extract` — :func:`safe_extract`: unpack an export with bomb and path checks;
-* :mod:`.manifest` — :func:`read_manifest`: what an upload package sends, for reconciliation.
+* :mod:`.manifest` — :func:`read_manifest`: what an upload package sends, for reconciliation;
+* :mod:`.binding` — :func:`bind_result_files`: result objects bound to a dataset's classes by name.
 
 Every public name is importable from this package; the submodules load on first use, so importing an
 operator module does not load ``zipstream`` or the checker (DAG parse cost stays as measured).
@@ -36,6 +37,7 @@ _HOMES = {
         " safe_extract unsafe_member"
     ),
     "manifest": "Manifest SentItem SentParent count_objects read_manifest source_kind",
+    "binding": "BindReport bind_result_files class_binder",
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names.split()}
 

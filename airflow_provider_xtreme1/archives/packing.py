@@ -16,7 +16,7 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -346,6 +346,7 @@ def pack_dataset(
     overwrite: bool = False,
     with_results: bool = False,
     allow_unread_files: bool = False,
+    rewrite: Callable[[ZipPlan], ZipPlan] | None = None,
 ) -> PackResult:
     """Validate ``folder`` and write it as a stored ZIP to ``output_path``, atomically.
 
@@ -361,6 +362,8 @@ def pack_dataset(
         ``resultType``).
     :param allow_unread_files: Optional. Pack even when the server would not read some files (they are
         then listed in ``warnings``); by default they are errors.
+    :param rewrite: Optional. Turns the planned archive into the one to write (e.g. binding result
+        files to classes, :mod:`~airflow_provider_xtreme1.archives.binding`).
     :return: a :class:`PackResult`.
     :raises Xtreme1ValidationError: when the folder breaks the layout rules.
     :raises Xtreme1DestinationExistsError: when the output exists and ``overwrite`` is false.
@@ -386,6 +389,8 @@ def pack_dataset(
         src, dataset_type, with_results=with_results, allow_unread_files=allow_unread_files
     )
     plan = plan_zip(src, dataset_type, report=report)
+    if rewrite is not None:
+        plan = rewrite(plan)
     out.parent.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(out.parent).free
     if free < plan.size:

@@ -352,6 +352,50 @@ class Xtreme1Hook(AnnotationMethods, _Xtreme1HookBase):
         """The dataset's classes; imported results bind to them by ``id``."""
         return self._request(_api.get_dataset_classes(dataset_id))
 
+    # -- a dataset's ontology and data clean-up (builders in _api.ontology) -----------------------
+
+    def create_dataset_class(self, dataset_id: int | str, fields: dict[str, Any]) -> None:
+        """Add a class (``name``, ``color``, ``toolType``, ``toolTypeOptions``, ``attributes``) to a
+        dataset. Not retried once sent; the answer has no id (read :meth:`get_dataset_classes`)."""
+        return self._request(_api.create_dataset_class(dataset_id, fields))
+
+    def update_dataset_class(
+        self, dataset_id: int | str, class_id: int | str, fields: dict[str, Any]
+    ) -> None:
+        """Replace a dataset class's name, colour, tool type, options and attributes."""
+        return self._request(_api.update_dataset_class(dataset_id, class_id, fields))
+
+    def delete_dataset_class(self, class_id: int | str) -> None:
+        """Delete a dataset class. The server neither refuses nor unbinds objects that use it."""
+        return self._request(_api.delete_dataset_class(class_id))
+
+    def get_dataset_classifications(self, dataset_id: int | str) -> list[dict[str, Any]]:
+        """The dataset's classifications (``name``, ``inputType``, ``isRequired``, ``attribute``)."""
+        return self._request(_api.get_dataset_classifications(dataset_id))
+
+    def create_dataset_classification(self, dataset_id: int | str, fields: dict[str, Any]) -> None:
+        """Add a classification to a dataset (only its ``attribute`` holds options). Not retried once sent."""
+        return self._request(_api.create_dataset_classification(dataset_id, fields))
+
+    def update_dataset_classification(
+        self, dataset_id: int | str, classification_id: int | str, fields: dict[str, Any]
+    ) -> None:
+        """Replace a dataset classification's fields."""
+        return self._request(_api.update_dataset_classification(dataset_id, classification_id, fields))
+
+    def delete_dataset_classification(self, classification_id: int | str) -> None:
+        """Delete a dataset classification."""
+        return self._request(_api.delete_dataset_classification(classification_id))
+
+    def get_class_statistics(self, dataset_id: int | str) -> dict[str, Any]:
+        """Objects per class of a dataset (``classUnits``) and per tool type (``toolTypeUnits``)."""
+        return self._request(_api.get_class_statistics(dataset_id))
+
+    def delete_data(self, dataset_id: int | str, data_ids: Iterable[int | str]) -> None:
+        """Delete data items (scenes with their frames). All or nothing: ``Xtreme1ApiError`` with code
+        ``DATASET_DATA_OTHERS_ANNOTATING`` when any of them is locked. Not retried once sent."""
+        return self._request(_api.delete_data(dataset_id, data_ids))
+
     def get_presigned_upload_url(self, dataset_id: int | str, file_name: str) -> PresignedUrl:
         """Where to PUT an archive (``presignedUrl``) and the URL to import it from (``accessUrl``).
 
@@ -703,6 +747,46 @@ class Xtreme1AsyncHook(AsyncAnnotationMethods, _Xtreme1HookBase):
     async def get_dataset_classes(self, dataset_id: int | str) -> list[DatasetClass]:
         """See :meth:`Xtreme1Hook.get_dataset_classes`."""
         return await self._request(_api.get_dataset_classes(dataset_id))
+
+    async def create_dataset_class(self, dataset_id: int | str, fields: dict[str, Any]) -> None:
+        """See :meth:`Xtreme1Hook.create_dataset_class`."""
+        return await self._request(_api.create_dataset_class(dataset_id, fields))
+
+    async def update_dataset_class(
+        self, dataset_id: int | str, class_id: int | str, fields: dict[str, Any]
+    ) -> None:
+        """See :meth:`Xtreme1Hook.update_dataset_class`."""
+        return await self._request(_api.update_dataset_class(dataset_id, class_id, fields))
+
+    async def delete_dataset_class(self, class_id: int | str) -> None:
+        """See :meth:`Xtreme1Hook.delete_dataset_class`."""
+        return await self._request(_api.delete_dataset_class(class_id))
+
+    async def get_dataset_classifications(self, dataset_id: int | str) -> list[dict[str, Any]]:
+        """See :meth:`Xtreme1Hook.get_dataset_classifications`."""
+        return await self._request(_api.get_dataset_classifications(dataset_id))
+
+    async def create_dataset_classification(self, dataset_id: int | str, fields: dict[str, Any]) -> None:
+        """See :meth:`Xtreme1Hook.create_dataset_classification`."""
+        return await self._request(_api.create_dataset_classification(dataset_id, fields))
+
+    async def update_dataset_classification(
+        self, dataset_id: int | str, classification_id: int | str, fields: dict[str, Any]
+    ) -> None:
+        """See :meth:`Xtreme1Hook.update_dataset_classification`."""
+        return await self._request(_api.update_dataset_classification(dataset_id, classification_id, fields))
+
+    async def delete_dataset_classification(self, classification_id: int | str) -> None:
+        """See :meth:`Xtreme1Hook.delete_dataset_classification`."""
+        return await self._request(_api.delete_dataset_classification(classification_id))
+
+    async def get_class_statistics(self, dataset_id: int | str) -> dict[str, Any]:
+        """See :meth:`Xtreme1Hook.get_class_statistics`."""
+        return await self._request(_api.get_class_statistics(dataset_id))
+
+    async def delete_data(self, dataset_id: int | str, data_ids: Iterable[int | str]) -> None:
+        """See :meth:`Xtreme1Hook.delete_data`."""
+        return await self._request(_api.delete_data(dataset_id, data_ids))
 
     async def get_presigned_upload_url(self, dataset_id: int | str, file_name: str) -> PresignedUrl:
         """See :meth:`Xtreme1Hook.get_presigned_upload_url`."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_xtreme1._api import check_dataset_name
-from airflow_provider_xtreme1._arguments import as_bool
+from airflow_provider_xtreme1._arguments import as_bool, as_id
 from airflow_provider_xtreme1.archives import normalize_dataset_type
 from airflow_provider_xtreme1.collation import same_name
 from airflow_provider_xtreme1.exceptions import Xtreme1AnswerLostError, Xtreme1ApiError, Xtreme1ConfigError
@@ -131,6 +131,11 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
         such as ``lidar_point_cloud/``, stray files, camera images without a point cloud); they are then
         logged and returned in ``warnings``. By default each of them is an error naming the folder and
         the name it should have, and nothing is written.
+    :param dataset_id: the dataset the archive is for; needed by ``bind_classes``.
+    :param bind_classes: give each object of the ``result/`` files that names its class by ``className``
+        the ``classId`` of the dataset's class of that name (after an ontology sync), and fail before
+        writing on any ``classId`` or name that is not a class of the dataset, naming files and objects
+        (:mod:`~airflow_provider_xtreme1.archives.binding`). The source folder is not changed.
     :return: ``{path, items, scenes, files, bytes, warnings}``.
     """
 
@@ -142,6 +147,8 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
         "overwrite",
         "with_results",
         "xtreme1_conn_id",
+        "dataset_id",
+        "bind_classes",
     )
 
     def __init__(
@@ -153,9 +160,15 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
         overwrite: bool = False,
         with_results: bool = False,
         allow_unread_files: bool | str = False,
+        dataset_id: int | str | None = None,
+        bind_classes: bool | str = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        if bind_classes is True and dataset_id is None:
+            raise ValueError("bind_classes=True needs dataset_id (the dataset whose classes to bind to)")
+        self.dataset_id = dataset_id
+        self.bind_classes = bind_classes
         self.allow_unread_files = allow_unread_files
         self.source_folder = source_folder
         self.dataset_type = dataset_type
@@ -164,16 +177,24 @@ class Xtreme1PackDatasetOperator(Xtreme1BaseOperator):
         self.with_results = with_results
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_xtreme1.archives import pack_dataset
+        import tempfile
 
-        result = pack_dataset(
-            self.source_folder,
-            normalize_dataset_type(self.dataset_type),
-            self.output_path,
-            overwrite=self.overwrite,
-            with_results=self.with_results,
-            allow_unread_files=as_bool(self.allow_unread_files, "allow_unread_files"),
-        )
+        from airflow_provider_xtreme1.archives import class_binder, pack_dataset
+
+        with tempfile.TemporaryDirectory(prefix="xtreme1-bind-") as workdir:
+            rewrite = None
+            if as_bool(self.bind_classes, "bind_classes"):
+                dataset_id = as_id(self.dataset_id, "dataset_id")
+                rewrite = class_binder(self.hook, dataset_id, workdir, self.log)
+            result = pack_dataset(
+                self.source_folder,
+                normalize_dataset_type(self.dataset_type),
+                self.output_path,
+                overwrite=self.overwrite,
+                with_results=self.with_results,
+                allow_unread_files=as_bool(self.allow_unread_files, "allow_unread_files"),
+                rewrite=rewrite,
+            )
         for warning in result.warnings:
             self.log.warning("%s", warning)
         self.log.info(

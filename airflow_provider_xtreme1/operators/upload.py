@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -518,6 +519,21 @@ class Xtreme1ImportDatasetOperator(_ImportJob):
         )
 
 
+def bind_classes_of(task: Any, source: Any, dataset_id: int) -> Any:
+    """``source``, its result files bound to the dataset's classes when ``task.bind_classes``; the
+    rewritten files live in a temporary folder held by the task (removed with it)."""
+    if not as_bool(task.bind_classes, "bind_classes"):
+        return source
+    from airflow_provider_xtreme1.archives import ZipPlan, class_binder
+
+    if not isinstance(source, ZipPlan):
+        raise Xtreme1ConfigError(
+            "bind_classes needs a dataset folder as source (archives are sent as they are)."
+        )
+    task._bind_dir = tempfile.TemporaryDirectory(prefix="xtreme1-bind-")
+    return class_binder(task.hook, dataset_id, task._bind_dir.name, task.log)(source)
+
+
 class Xtreme1UploadDatasetOperator(_UploadOptions, _ImportJob):
     """Upload and import in ONE task: (pack) → presigned URL → PUT → import → wait.
 
@@ -539,6 +555,9 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, _ImportJob):
         archive; they are then logged and returned as ``layout_warnings``. By default they fail the task
         before anything is sent. With ``result_type`` set, problems in ``result/`` files are errors too;
         without it the server ignores ``result/``, so ``result/`` files count as not read.
+    :param bind_classes: bind the objects of a folder's ``result/`` files to the dataset's classes by
+        ``className`` and refuse unknown classes before the upload (as
+        :class:`~airflow_provider_xtreme1.operators.datasets.Xtreme1PackDatasetOperator` does).
 
     The import and wait arguments are those of :class:`Xtreme1ImportDatasetOperator` (``result_type``,
     ``model_id``, ``data_format``, ``reconcile_source``, ``on_mismatch``, ``wait_for_completion``, ...);
@@ -564,6 +583,7 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, _ImportJob):
         "wait_for_completion",
         "fail_on_warnings",
         "xtreme1_conn_id",
+        "bind_classes",
     )
 
     def __init__(
@@ -578,9 +598,11 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, _ImportJob):
         progress_interval: float = 5.0,
         checksum: bool = True,
         allow_unread_files: bool | str = False,
+        bind_classes: bool | str = False,
         **kwargs: Any,
     ):
         super().__init__(dataset_id=dataset_id, verify=verify, **kwargs)
+        self.bind_classes = bind_classes
         self.allow_unread_files = allow_unread_files
         self.upload_source = source
         self.file_name = file_name
@@ -611,6 +633,7 @@ class Xtreme1UploadDatasetOperator(_UploadOptions, _ImportJob):
             allow_unread_files=as_bool(self.allow_unread_files, "allow_unread_files"),
         )
         log_layout_warnings(self.log, warnings)
+        source = bind_classes_of(self, source, dataset_id)
         context["ti"].xcom_push(key=LAYOUT_WARNINGS_KEY, value=warnings)
         target = request_upload_url(self.hook, dataset_id, self.file_name or source_name(self.upload_source))
         put = put_archive(

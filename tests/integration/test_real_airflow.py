@@ -104,11 +104,11 @@ def test_api_server_lists_the_xtreme1_connection_type(local):
     assert {name: field["schema"]["title"] for name, field in extra.items()} == {
         "verify": "Verify TLS certificates",
         "ca_bundle": "CA bundle path",
-        "timeout": "Request timeout (seconds)",
+        "request_timeout": "Request timeout (seconds)",
         "web_url": "Web UI URL",
     }
     assert extra["verify"]["schema"]["type"] == "boolean"
-    assert extra["timeout"]["value"] == 60
+    assert extra["request_timeout"]["value"] == 60
 
 
 def test_xcoms_hold_references_not_payloads_or_secrets(local, e2e):

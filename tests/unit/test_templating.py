@@ -13,12 +13,18 @@ from airflow_provider_xtreme1.operators.annotation import (
     Xtreme1SplitOperator,
 )
 from airflow_provider_xtreme1.operators.convert import Xtreme1ConvertExportOperator
+from airflow_provider_xtreme1.operators.data import (
+    Xtreme1DeleteDataOperator,
+    Xtreme1DeleteDatasetOperator,
+    Xtreme1QueryDataOperator,
+)
 from airflow_provider_xtreme1.operators.datasets import (
     Xtreme1EnsureDatasetOperator,
     Xtreme1PackDatasetOperator,
 )
 from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator, Xtreme1ExportPredictionsOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
+from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
 from airflow_provider_xtreme1.operators.upload import (
     Xtreme1GetUploadUrlOperator,
     Xtreme1ImportDatasetOperator,
@@ -50,6 +56,10 @@ TASKS = [
     Xtreme1SplitOperator,
     Xtreme1MarkDataOperator,
     Xtreme1ModelRunGateOperator,
+    Xtreme1SyncOntologyOperator,
+    Xtreme1QueryDataOperator,
+    Xtreme1DeleteDataOperator,
+    Xtreme1DeleteDatasetOperator,
 ]
 
 #: Tuning knobs of how a task runs, given as numbers or settings in the DAG file (the README lists them).
@@ -67,6 +77,7 @@ NOT_TEMPLATED = {
     "max_compression_ratio",
     "batch_size",
     "camera_index",
+    "xcom_limit",
 }
 #: Arguments stored under another attribute name.
 ATTRIBUTE = {"serial_numbers": "ids", "run_ids": "ids"}
