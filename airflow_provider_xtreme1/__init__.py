@@ -35,11 +35,20 @@ _EXPORTS: dict[str, str] = {
     "Xtreme1ExportSensor": "airflow_provider_xtreme1.sensors.xtreme1",
     "Xtreme1ModelRunSensor": "airflow_provider_xtreme1.sensors.xtreme1",
     "Xtreme1JobTrigger": "airflow_provider_xtreme1.triggers.xtreme1",
+    "Xtreme1SplitOperator": "airflow_provider_xtreme1.operators.annotation",
+    "Xtreme1MarkDataOperator": "airflow_provider_xtreme1.operators.annotation",
+    "Xtreme1ModelRunGateOperator": "airflow_provider_xtreme1.operators.annotation",
+    "Xtreme1AnnotationSensor": "airflow_provider_xtreme1.sensors.annotation",
+    "Xtreme1AnnotationTrigger": "airflow_provider_xtreme1.triggers.annotation",
+    "Xtreme1AnnotationEventTrigger": "airflow_provider_xtreme1.triggers.annotation",
     "Xtreme1DatasetLink": "airflow_provider_xtreme1.links",
     "Xtreme1ModelRunsLink": "airflow_provider_xtreme1.links",
 }
 
 __all__ = [
+    "Xtreme1AnnotationEventTrigger",
+    "Xtreme1AnnotationSensor",
+    "Xtreme1AnnotationTrigger",
     "Xtreme1AsyncHook",
     "Xtreme1ConvertExportOperator",
     "Xtreme1DatasetLink",
@@ -54,12 +63,15 @@ __all__ = [
     "Xtreme1ImportDatasetOperator",
     "Xtreme1ImportSensor",
     "Xtreme1JobTrigger",
+    "Xtreme1MarkDataOperator",
+    "Xtreme1ModelRunGateOperator",
     "Xtreme1ModelRunSensor",
     "Xtreme1ModelRunsLink",
     "Xtreme1PackDatasetOperator",
     "Xtreme1PutArchiveOperator",
     "Xtreme1QueryDataOperator",
     "Xtreme1RunModelOperator",
+    "Xtreme1SplitOperator",
     "Xtreme1SyncOntologyOperator",
     "Xtreme1UploadDatasetOperator",
     "__version__",
@@ -68,6 +80,11 @@ __all__ = [
 if TYPE_CHECKING:
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1AsyncHook, Xtreme1Hook
     from airflow_provider_xtreme1.links import Xtreme1DatasetLink, Xtreme1ModelRunsLink
+    from airflow_provider_xtreme1.operators.annotation import (
+        Xtreme1MarkDataOperator,
+        Xtreme1ModelRunGateOperator,
+        Xtreme1SplitOperator,
+    )
     from airflow_provider_xtreme1.operators.convert import Xtreme1ConvertExportOperator
     from airflow_provider_xtreme1.operators.data import (
         Xtreme1DeleteDataOperator,
@@ -88,10 +105,15 @@ if TYPE_CHECKING:
         Xtreme1PutArchiveOperator,
         Xtreme1UploadDatasetOperator,
     )
+    from airflow_provider_xtreme1.sensors.annotation import Xtreme1AnnotationSensor
     from airflow_provider_xtreme1.sensors.xtreme1 import (
         Xtreme1ExportSensor,
         Xtreme1ImportSensor,
         Xtreme1ModelRunSensor,
+    )
+    from airflow_provider_xtreme1.triggers.annotation import (
+        Xtreme1AnnotationEventTrigger,
+        Xtreme1AnnotationTrigger,
     )
     from airflow_provider_xtreme1.triggers.xtreme1 import Xtreme1JobTrigger
 

@@ -36,16 +36,29 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_xtreme1.operators.predictions",
                     "airflow_provider_xtreme1.operators.models",
                     "airflow_provider_xtreme1.operators.convert",
+                    "airflow_provider_xtreme1.operators.annotation",
                     "airflow_provider_xtreme1.operators.ontology",
                     "airflow_provider_xtreme1.operators.data",
                 ],
             }
         ],
         "sensors": [
-            {"integration-name": "Xtreme1", "python-modules": ["airflow_provider_xtreme1.sensors.xtreme1"]}
+            {
+                "integration-name": "Xtreme1",
+                "python-modules": [
+                    "airflow_provider_xtreme1.sensors.xtreme1",
+                    "airflow_provider_xtreme1.sensors.annotation",
+                ],
+            }
         ],
         "triggers": [
-            {"integration-name": "Xtreme1", "python-modules": ["airflow_provider_xtreme1.triggers.xtreme1"]}
+            {
+                "integration-name": "Xtreme1",
+                "python-modules": [
+                    "airflow_provider_xtreme1.triggers.xtreme1",
+                    "airflow_provider_xtreme1.triggers.annotation",
+                ],
+            }
         ],
         "extra-links": [
             "airflow_provider_xtreme1.links.Xtreme1DatasetLink",

@@ -37,6 +37,12 @@ OTHERS_ANNOTATING = "DATASET_DATA_OTHERS_ANNOTATING"
 #: The code ``/data/deleteBatch`` answers when none of the ids is a data item of the dataset.
 DATA_NOT_FOUND = "DATA_NOT_FOUND"
 #: ``sortField`` and ``ascOrDesc`` of ``/data/findByPage``.
+#: ``DataInfoSplitFilterDTO.splittingBy`` (``POST /data/split/filter``).
+SPLITTING_BY = ("RANDOM", "ORDER")
+#: ``DataInfoSplitFilterDTO.sortBy`` of an ORDER split.
+SPLIT_SORT_BY = ("NAME", "CREATE_TIME")
+#: ``SplitTargetDataTypeEnum``: which items a split by ratio draws from.
+SPLIT_TARGETS = ("SPLIT", "NOT_SPLIT")
 SORT_FIELDS = ("NAME", "CREATED_AT", "DATA_CONFIDENCE")
 SORT_ORDERS = ("ASC", "DESC")
 

@@ -5,8 +5,8 @@
     python -m benchmarks --only pack,api --runs 5 --json results.json
 
 Sections: ``transfer`` (1 upload, 2 ObjectStoragePath upload, 3 download), ``pack`` (4), ``parse`` (5),
-``triggers`` (6), ``api`` (7), ``convert`` (8), ``reconcile`` (9). All data lives in one temp folder, removed
-at the end.
+``triggers`` (6), ``api`` (7), ``convert`` (8), ``reconcile`` (9), ``watchers`` (10). All data lives
+in one temp folder, removed at the end.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from benchmarks.common import MiB, load_average, workspace
 
-SECTIONS = ("transfer", "pack", "parse", "triggers", "api", "convert", "reconcile")
+SECTIONS = ("transfer", "pack", "parse", "triggers", "api", "convert", "reconcile", "watchers")
 PACKAGES = (
     "apache-airflow",
     "apache-airflow-task-sdk",
@@ -112,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
                 from benchmarks import bench_reconcile
 
                 text, figures = bench_reconcile.run(root, runs, log)
+            elif section == "watchers":
+                from benchmarks import bench_watchers
+
+                text, figures = bench_watchers.run(root, args.quick, log)
             else:
                 from benchmarks import bench_api
 

@@ -7,6 +7,11 @@ import inspect
 import pytest
 
 from airflow_provider_xtreme1._arguments import render_flags
+from airflow_provider_xtreme1.operators.annotation import (
+    Xtreme1MarkDataOperator,
+    Xtreme1ModelRunGateOperator,
+    Xtreme1SplitOperator,
+)
 from airflow_provider_xtreme1.operators.convert import Xtreme1ConvertExportOperator
 from airflow_provider_xtreme1.operators.data import (
     Xtreme1DeleteDataOperator,
@@ -27,6 +32,7 @@ from airflow_provider_xtreme1.operators.upload import (
     Xtreme1PutArchiveOperator,
     Xtreme1UploadDatasetOperator,
 )
+from airflow_provider_xtreme1.sensors.annotation import Xtreme1AnnotationSensor
 from airflow_provider_xtreme1.sensors.xtreme1 import (
     Xtreme1ExportSensor,
     Xtreme1ImportSensor,
@@ -47,6 +53,10 @@ TASKS = [
     Xtreme1ImportSensor,
     Xtreme1ExportSensor,
     Xtreme1ModelRunSensor,
+    Xtreme1AnnotationSensor,
+    Xtreme1SplitOperator,
+    Xtreme1MarkDataOperator,
+    Xtreme1ModelRunGateOperator,
     Xtreme1SyncOntologyOperator,
     Xtreme1QueryDataOperator,
     Xtreme1DeleteDataOperator,
