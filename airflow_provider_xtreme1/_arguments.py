@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_xtreme1.vocabulary import ANNOTATION_STATUSES, SORT_FIELDS, SORT_ORDERS, SPLIT_TYPES
@@ -182,3 +183,11 @@ def render_flags(task: Any) -> None:
     for name in FLAG_FIELDS:
         if name in task.template_fields:
             setattr(task, name, as_bool(getattr(task, name), name))
+
+
+def filter_time(value: Any) -> str:
+    """A time filter as the server takes it: strings as given, datetimes as ISO-8601 in UTC."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value).strip()

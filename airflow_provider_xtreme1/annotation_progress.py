@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from airflow_provider_xtreme1.exceptions import Xtreme1NotFoundError
 from airflow_provider_xtreme1.statuses import Outcome
 
 
@@ -231,3 +232,26 @@ def deleted_message(dataset_id: int) -> str:
         f"Xtreme1 dataset {dataset_id} does not exist (deleted, or a wrong id): its statistics read zero "
         "and dataset/info finds no such dataset"
     )
+
+
+def look(hook: Any, dataset_id: int) -> Progress | None:
+    """Statistics, the dataset itself and lock records (blocking); ``None`` when the dataset is gone.
+
+    ``dataset/{id}/statistics/dataStatus`` answers zeros for a deleted dataset, so ``dataset/info`` is
+    asked every time: a dataset deleted while waited on ends the wait at once."""
+    stats = hook.get_data_statistics(dataset_id)
+    try:
+        hook.get_dataset(dataset_id)
+    except Xtreme1NotFoundError:
+        return None
+    return Progress.from_statistics(dataset_id, stats, hook.get_lock_records(dataset_id))
+
+
+async def alook(hook: Any, dataset_id: int) -> Progress | None:
+    """The asyncio twin of :func:`look`."""
+    stats = await hook.get_data_statistics(dataset_id)
+    try:
+        await hook.get_dataset(dataset_id)
+    except Xtreme1NotFoundError:
+        return None
+    return Progress.from_statistics(dataset_id, stats, await hook.get_lock_records(dataset_id))

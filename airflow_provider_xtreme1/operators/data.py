@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_xtreme1._arguments import as_bool, as_id, id_list
+from airflow_provider_xtreme1._arguments import as_bool, as_id, filter_time, id_list
 from airflow_provider_xtreme1.exceptions import Xtreme1ApiError, Xtreme1ConfigError
 from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, xtreme1_dataset
 from airflow_provider_xtreme1.locations import (
@@ -23,7 +23,6 @@ from airflow_provider_xtreme1.locations import (
     write_atomically,
 )
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
-from airflow_provider_xtreme1.operators.export import filter_time
 from airflow_provider_xtreme1.vocabulary import DATA_NOT_FOUND, OTHERS_ANNOTATING
 
 if TYPE_CHECKING:

@@ -6,12 +6,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_xtreme1._arguments import as_id, id_list
+from airflow_provider_xtreme1._arguments import as_id, filter_time, id_list
 from airflow_provider_xtreme1.archives import (
     DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_RATIO,
@@ -45,14 +45,6 @@ GROUND_TRUTH = -1
 def is_templated(value: Any) -> bool:
     """A string still holding Jinja (seen at DAG-parse time, before rendering)."""
     return isinstance(value, str) and ("{{" in value or "{%" in value)
-
-
-def filter_time(value: Any) -> str:
-    """A time filter as the server takes it: strings as given, datetimes as ISO-8601 in UTC."""
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return str(value).strip()
 
 
 def check_data_format(data_format: Any) -> str:

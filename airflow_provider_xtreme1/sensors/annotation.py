@@ -14,11 +14,11 @@ from airflow_provider_xtreme1._arguments import default_deferrable, parse_id, re
 from airflow_provider_xtreme1.annotation_progress import (
     AnnotationWatch,
     InvalidItems,
-    Progress,
     Threshold,
     deleted_message,
+    look,
 )
-from airflow_provider_xtreme1.exceptions import Xtreme1NotFoundError, Xtreme1TransportError
+from airflow_provider_xtreme1.exceptions import Xtreme1TransportError
 from airflow_provider_xtreme1.statuses import validate_event
 
 #: People annotate for days: a look a minute, a week to finish (Airflow's own sensor default), and no
@@ -37,29 +37,6 @@ def _templated(value: Any) -> bool:
     if isinstance(value, str):
         return "{{" in value
     return value is not None and not isinstance(value, (int, float))
-
-
-def look(hook: Any, dataset_id: int) -> Progress | None:
-    """Statistics, the dataset itself and lock records (blocking); ``None`` when the dataset is gone.
-
-    ``dataset/{id}/statistics/dataStatus`` answers zeros for a deleted dataset, so ``dataset/info`` is
-    asked every time: a dataset deleted while waited on ends the wait at once."""
-    stats = hook.get_data_statistics(dataset_id)
-    try:
-        hook.get_dataset(dataset_id)
-    except Xtreme1NotFoundError:
-        return None
-    return Progress.from_statistics(dataset_id, stats, hook.get_lock_records(dataset_id))
-
-
-async def alook(hook: Any, dataset_id: int) -> Progress | None:
-    """The asyncio twin of :func:`look`."""
-    stats = await hook.get_data_statistics(dataset_id)
-    try:
-        await hook.get_dataset(dataset_id)
-    except Xtreme1NotFoundError:
-        return None
-    return Progress.from_statistics(dataset_id, stats, await hook.get_lock_records(dataset_id))
 
 
 class Xtreme1AnnotationSensor(BaseSensorOperator):

@@ -76,8 +76,8 @@ class Xtreme1AnnotationTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_xtreme1.annotation_progress import alook
         from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1AsyncHook
-        from airflow_provider_xtreme1.sensors.annotation import alook
 
         hook = Xtreme1AsyncHook(self.conn_id)
         watch = AnnotationWatch(
