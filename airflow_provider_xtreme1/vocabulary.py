@@ -12,6 +12,8 @@ import enum
 #: ``DatasetTypeEnum``.
 DATASET_TYPES = ("IMAGE", "LIDAR_FUSION", "LIDAR_BASIC", "TEXT")
 LIDAR_TYPES = frozenset({"LIDAR_FUSION", "LIDAR_BASIC"})
+#: Types an ontology of the ontology center can have: the ``ontology.type`` column lists no ``TEXT``.
+ONTOLOGY_TYPES = ("LIDAR_FUSION", "LIDAR_BASIC", "IMAGE")
 #: Dataset types a model declares (``ModelDatasetTypeEnum`` adds ``LIDAR``).
 MODEL_DATASET_TYPES = (*DATASET_TYPES, "LIDAR")
 #: ``DataImportRequest.source``: where the server reads the archive from.
