@@ -262,7 +262,7 @@ class Change:
     """One step of a plan: ``op`` is ``+`` (create), ``~`` (update), ``-`` (delete) or ``=`` (kept)."""
 
     op: str
-    kind: str  # "class" or "classification"
+    kind: str  # "class", "classification" or "ontology" (a center ontology to create)
     name: str
     server_id: int | None = None
     fields: dict[str, Any] | None = None
@@ -273,7 +273,7 @@ class Change:
     @property
     def line(self) -> str:
         """The plan line for the log: ``+ Car (CUBOID)``, ``~ Pedestrian colour``, ``- Tram (POLYGON)``."""
-        label = self.name if self.kind == "class" else f"classification {self.name}"
+        label = f"classification {self.name}" if self.kind == "classification" else self.name
         if self.op == "~":
             return f"~ {label} {', '.join(self.changed)}"
         suffix = f" ({self.tool_type})" if self.tool_type else ""
@@ -304,6 +304,12 @@ def _same(key: str, wanted: Any, stored: Any) -> bool:
 
 def _differences(fields: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...]:
     return tuple(_LABELS[k] for k, v in fields.items() if not _same(k, v, row.get(k)))
+
+
+def differences(fields: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...]:
+    """What of ``fields`` (a class or classification) ``row`` holds otherwise, as plan labels (``colour``,
+    ``attributes`` …); ids inside attributes and options and empty vs. missing values do not count."""
+    return _differences(fields, row)
 
 
 def plan_changes(

@@ -24,6 +24,8 @@ RESULT_TYPES = ("GROUND_TRUTH", "MODEL_RUN")
 DATA_FORMATS = ("XTREME1", "COCO")
 #: ``DataAnnotationStatusEnum`` (a data filter).
 ANNOTATION_STATUSES = ("ANNOTATED", "NOT_ANNOTATED", "INVALID")
+#: The code of a name an ontology, class or classification already has (``UsecaseCode.NAME_DUPLICATED``).
+NAME_DUPLICATED = "NAME_DUPLICATED"
 #: ``DataSplitTypeEnum`` (a data filter).
 SPLIT_TYPES = ("TRAINING", "VALIDATION", "TEST", "NOT_SPLIT")
 #: Object types ``handleDataResult`` keeps from a result file; any other object is dropped.
