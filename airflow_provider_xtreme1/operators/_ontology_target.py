@@ -89,8 +89,8 @@ def find_ontology(
             raise Xtreme1ConfigError(f"Xtreme1 has no ontology with id {ontology_id} in its ontology center.")
         if ontology_type is not None and found.get("type") != ontology_type:
             raise Xtreme1ConfigError(
-                f"Xtreme1 ontology {found.get('name')!r} (id {ontology_id}) is a {found.get('type')} "
-                f"ontology, not {ontology_type}."
+                f"Xtreme1 ontology {found.get('name')!r} (id {ontology_id}) has type {found.get('type')}, "
+                f"not {ontology_type}."
             )
         return found
     if name is None or ontology_type is None:

@@ -178,9 +178,13 @@ class Xtreme1CopyOntologyOperator(Xtreme1BaseOperator):
         kind = str(dataset.get("type"))
         if kind == "TEXT" or (ontology_type is not None and ontology_type != kind):
             raise Xtreme1ConfigError(
-                f"Xtreme1 dataset {dataset_id} is a {kind} dataset; its classes can be copied only to or "
-                f"from a {kind} ontology of the ontology center"
-                + (" (the center has no TEXT ontologies)." if kind == "TEXT" else f", not {ontology_type}.")
+                f"Xtreme1 dataset {dataset_id} has type {kind}; its classes can be copied only to or from "
+                f"an ontology of type {kind}"
+                + (
+                    " and the ontology center has no TEXT ontologies."
+                    if kind == "TEXT"
+                    else f", not {ontology_type}."
+                )
             )
         self.push_dataset_link(context, dataset_id)
         to_dataset = self.direction == "to_dataset"
