@@ -131,6 +131,39 @@ def check_ontology(doc: Any, name: str = "<ontology>") -> Ontology:
     return Ontology(classes, classifications, warnings)
 
 
+def ontology_document(classes: list[dict[str, Any]], classifications: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ontology file (the shape this module reads) of classes and classifications as the server
+    returns them: row ids and bookkeeping left out, attribute and option ids kept."""
+    return {
+        "classes": [
+            {
+                k: row.get(k)
+                for k in ("name", "color", "toolType", "toolTypeOptions", "attributes")
+                if row.get(k)
+            }
+            for row in classes
+        ],
+        "classifications": [
+            {
+                "name": row.get("name"),
+                "isRequired": bool(row.get("isRequired")),
+                "inputType": row.get("inputType"),
+                **({"attribute": row["attribute"]} if row.get("attribute") else {}),
+            }
+            for row in classifications
+        ],
+    }
+
+
+def dump_ontology(doc: dict[str, Any], *, yaml_text: bool = False) -> str:
+    """The text of an ontology file: JSON (indented), or YAML for a ``.yaml``/``.yml`` destination."""
+    if yaml_text:
+        import yaml
+
+        return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
 def _rows(doc: dict[str, Any], key: str, problems: list[str]) -> list[Any]:
     rows = doc.get(key)
     if rows is None:

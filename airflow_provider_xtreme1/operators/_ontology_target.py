@@ -68,15 +68,18 @@ def center_target(hook: Any, ontology: dict[str, Any]) -> OntologyTarget:
 def ontology_arguments(ontology_id: Any, ontology_name: Any, ontology_type: Any) -> tuple[Any, Any, Any]:
     """The center ontology a task names, checked before any request: an id, or a name with a type
     (the center's names are unique per type). ``(id or None, name or None, type or None)``."""
-    given = lambda v: v is not None and str(v).strip() != ""  # noqa: E731  (templates render "")
-    kind = check_ontology_type(ontology_type) if given(ontology_type) else None
-    if given(ontology_id):
-        if given(ontology_name):
+    kind = check_ontology_type(ontology_type) if _given(ontology_type) else None
+    if _given(ontology_id):
+        if _given(ontology_name):
             raise ValueError("Give ontology_id or ontology_name, not both.")
         return as_id(ontology_id, "ontology_id"), None, kind
-    if not given(ontology_name):
+    if not _given(ontology_name):
         return None, None, kind
     return None, check_ontology_name(ontology_name), kind
+
+
+def _given(value: Any) -> bool:
+    return value is not None and str(value).strip() != ""  # an unset template param renders ""
 
 
 def find_ontology(

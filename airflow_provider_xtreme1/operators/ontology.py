@@ -227,3 +227,104 @@ class Xtreme1SyncOntologyOperator(Xtreme1BaseOperator):
                 target.update(change.kind, int(change.server_id), change.fields or {})
             else:
                 target.delete(change.kind, int(change.server_id))
+
+
+class Xtreme1ExportOntologyOperator(Xtreme1BaseOperator):
+    """Write a dataset's or a center ontology's classes and classifications to an ontology file — the
+    file :class:`Xtreme1SyncOntologyOperator` reads (JSON, or YAML for ``.yaml``/``.yml``).
+
+    Start "ontology as code" from an ontology made in the web app, or copy one ontology into another:
+    export it, then sync the other from the file. Row ids are left out; attribute and option ids are
+    kept. Rows the sync would refuse (a class without colour, say) are written and logged as warnings.
+
+    :param destination: local path, ``file://`` or object-storage URI, or ``ObjectStoragePath``. (templated)
+    :param dataset_id: the dataset whose ontology to write. (templated)
+    :param ontology_id: or this ontology of the ontology center. (templated)
+    :param ontology_name: or the center ontology of this name and ``ontology_type``. (templated)
+    :param ontology_type: ``LIDAR_FUSION``, ``LIDAR_BASIC`` or ``IMAGE``. (templated)
+    :param overwrite: replace an existing file. (templated)
+    :return: ``{dataset_id, ontology_id, uri, classes, classifications}`` (the last two are counts).
+    """
+
+    template_fields: Sequence[str] = (
+        "destination",
+        "dataset_id",
+        "ontology_id",
+        "ontology_name",
+        "ontology_type",
+        "overwrite",
+        "xtreme1_conn_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        destination: Any,
+        dataset_id: int | str | None = None,
+        ontology_id: int | str | None = None,
+        ontology_name: str | None = None,
+        ontology_type: str | None = None,
+        overwrite: bool | str = False,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.destination = destination
+        self.dataset_id = dataset_id
+        self.ontology_id = ontology_id
+        self.ontology_name = ontology_name
+        self.ontology_type = ontology_type
+        self.overwrite = overwrite
+        self._written: str | None = None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_xtreme1.locations import (
+            location_of,
+            refuse_existing,
+            resolve_destination,
+            write_atomically,
+        )
+        from airflow_provider_xtreme1.ontology import check_ontology, dump_ontology, ontology_document
+        from airflow_provider_xtreme1.operators._ontology_target import (
+            center_target,
+            dataset_target,
+            ontology_arguments,
+            require_ontology,
+        )
+
+        center = ontology_arguments(self.ontology_id, self.ontology_name, self.ontology_type)
+        in_center = center[0] is not None or center[1] is not None
+        if in_center == (self.dataset_id not in (None, "")):
+            raise ValueError("Give dataset_id, or ontology_id / ontology_name; exactly one source.")
+        target = resolve_destination(self.destination)
+        if not as_bool(self.overwrite, "overwrite"):
+            refuse_existing(target, "Ontology file")
+        if in_center:
+            source = center_target(self.hook, require_ontology(self.hook, *center))
+        else:
+            dataset_id = as_id(self.dataset_id, "dataset_id")
+            self.hook.get_dataset(dataset_id)
+            self.push_dataset_link(context, dataset_id)
+            source = dataset_target(self.hook, dataset_id)
+        doc = ontology_document(source.classes(), source.classifications())
+        try:
+            check_ontology(doc, source.label)
+        except Xtreme1ValidationError as err:
+            self.log.warning("The file will not sync back as it is: %s", err)
+        text = dump_ontology(doc, yaml_text=str(target).lower().endswith((".yaml", ".yml")))
+        write_atomically(target, iter([text.encode("utf-8")]))
+        self._written = location_of(target)
+        self.log.info("Wrote the ontology of %s to %s.", source.label, self._written)
+        return {
+            "dataset_id": source.dataset_id,
+            "ontology_id": source.ontology_id,
+            "uri": self._written,
+            "classes": len(doc["classes"]),
+            "classifications": len(doc["classifications"]),
+        }
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the Xtreme1 dataset in (nothing for a center ontology), the file out."""
+        inputs = []
+        if self.dataset_id not in (None, ""):
+            inputs.append(xtreme1_dataset(self.hook.settings.base_url, self.dataset_id))
+        return operator_lineage(inputs, [storage_dataset(self._written)])

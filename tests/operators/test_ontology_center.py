@@ -10,9 +10,16 @@ import pytest
 from operator_helpers import run_task
 from xtreme1_testing import run_dag, xcom
 
-from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1OntologyDriftError
+from airflow_provider_xtreme1.exceptions import (
+    Xtreme1ConfigError,
+    Xtreme1DestinationExistsError,
+    Xtreme1OntologyDriftError,
+)
 from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
-from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
+from airflow_provider_xtreme1.operators.ontology import (
+    Xtreme1ExportOntologyOperator,
+    Xtreme1SyncOntologyOperator,
+)
 from airflow_provider_xtreme1.operators.ontology_center import (
     Xtreme1CopyOntologyOperator,
     Xtreme1DeleteOntologyOperator,
@@ -167,6 +174,11 @@ def test_bad_sync_targets_fail_before_any_change(emu, tmp_path, arguments, error
     assert writes(emu)[before:] == []
 
 
+def plain(rows: list[dict]) -> list[dict]:
+    """Rows without what differs between two ontologies holding the same classes."""
+    return [{k: v for k, v in r.items() if k not in ("id", "ontologyId", "createdAt")} for r in rows]
+
+
 def center_with_classes(hook, name: str, kind: str = "IMAGE") -> int:
     ontology_id = hook.create_ontology(name, kind)
     for row in ONTOLOGY["classes"]:
@@ -261,3 +273,34 @@ def test_lost_answers_create_and_delete_a_center_ontology_once(emu, tmp_path, ho
     )
     deleted, _ = run_task(delete)
     assert deleted["deleted"] is True and hook.get_ontology(result["ontology_id"]) is None
+
+
+def test_an_exported_ontology_syncs_another_one_equal_center_to_center(emu, tmp_path, hook):
+    source = center_with_classes(hook, unique("source"))
+    target = tmp_path / "exported.yaml"
+    op = Xtreme1ExportOntologyOperator(task_id="export", ontology_id=source, destination=str(target))
+    exported, _ = run_task(op)
+    assert (exported["classes"], exported["classifications"], exported["uri"]) == (2, 1, str(target))
+    assert "id:" not in target.read_text().replace("ontologyId", "")  # no row ids
+    assert op.get_openlineage_facets_on_complete(None).outputs[0].name == str(target)
+    with pytest.raises(Xtreme1DestinationExistsError, match="pass overwrite=True"):
+        run_task(Xtreme1ExportOntologyOperator(task_id="export", ontology_id=source, destination=str(target)))
+
+    name = unique("copy")
+    run_task(sync(str(target), ontology_name=name, ontology_type="IMAGE"))
+    copied = hook.find_ontology_by_name(name, "IMAGE")["id"]
+    assert plain(hook.get_ontology_classes(copied)) == plain(hook.get_ontology_classes(source))
+    assert plain(hook.get_ontology_classifications(copied)) == plain(
+        hook.get_ontology_classifications(source)
+    )
+    checked, _ = run_task(sync(str(target), ontology_id=copied, mode="check"))
+    assert checked["plan"] == []
+
+    dataset_id = hook.create_dataset(unique("exp"), "IMAGE")["id"]
+    run_task(sync(str(target), dataset_id=dataset_id))
+    again, _ = run_task(
+        Xtreme1ExportOntologyOperator(
+            task_id="export", dataset_id=dataset_id, destination=str(target), overwrite=True
+        )
+    )
+    assert (again["dataset_id"], again["classes"]) == (dataset_id, 2)

@@ -25,7 +25,10 @@ from airflow_provider_xtreme1.operators.datasets import (
 from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
 from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
-from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
+from airflow_provider_xtreme1.operators.ontology import (
+    Xtreme1ExportOntologyOperator,
+    Xtreme1SyncOntologyOperator,
+)
 from airflow_provider_xtreme1.operators.ontology_center import (
     Xtreme1CopyOntologyOperator,
     Xtreme1DeleteOntologyOperator,
@@ -64,6 +67,7 @@ TASKS = [
     Xtreme1SyncOntologyOperator,
     Xtreme1CopyOntologyOperator,
     Xtreme1DeleteOntologyOperator,
+    Xtreme1ExportOntologyOperator,
     Xtreme1QueryDataOperator,
     Xtreme1DeleteDataOperator,
     Xtreme1DeleteDatasetOperator,
