@@ -183,22 +183,16 @@ def list_ontologies(ontology_type: str) -> ApiCall[list[dict[str, Any]]]:
 
 
 def find_ontology_by_name(
-    name: str, ontology_type: str, *, page_size: int = 100, max_pages: int = 1000
+    name: str, ontology_type: str
 ) -> Generator[ApiCall[Any], Any, dict[str, Any] | None]:
-    """A request flow: the ontology of that type whose name is ``name`` to the server's database
-    (case, accents and trailing spaces ignored), found through the ``LIKE`` search, or ``None``."""
+    """A request flow: the ontology of that type whose name is ``name`` to the server's database (case,
+    accents and trailing spaces ignored), or ``None``.
+
+    Reads every ontology of the type (``findAll``) rather than the ``LIKE`` search of ``findByPage``, in
+    which ``%``, ``_`` and ``\\`` in a name are wildcards and escapes."""
     name = check_ontology_name(name)
-    kind = check_ontology_type(ontology_type)
-    search = name.rstrip(" ")
-    for page_no in range(1, max_pages + 1):
-        page = yield find_ontologies(search, kind, page_no=page_no, page_size=page_size)
-        items = page.get("list") or []
-        for ontology in items:
-            if ontology.get("type") == kind and same_name(str(ontology.get("name") or ""), name):
-                return ontology
-        if not items or page_no * page_size >= int(page.get("total") or 0):
-            return None
-    return None
+    rows = yield list_ontologies(ontology_type)
+    return next((row for row in rows if same_name(str(row.get("name") or ""), name)), None)
 
 
 def _center_class_body(ontology_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,16 @@ def test_ontologies_are_created_found_renamed_and_deleted(x1):  # noqa: F811
         x1.update_ontology(ontology_id, name, "LIDAR_FUSION")
 
 
+def test_names_with_like_wildcards_and_escapes_are_found_exactly(x1):  # noqa: F811
+    tag = unique("w")
+    wild = x1.create_ontology(f"{tag}_a%b", "LIDAR_BASIC")
+    escaped = x1.create_ontology(f"{tag}\\x", "LIDAR_BASIC")
+    x1.create_ontology(f"{tag}Za%b", "LIDAR_BASIC")  # matches the first name as a LIKE pattern
+    assert x1.find_ontology_by_name(f"{tag}_a%b", "LIDAR_BASIC")["id"] == wild
+    assert x1.find_ontology_by_name(f"{tag}\\x", "LIDAR_BASIC")["id"] == escaped
+    assert x1.find_ontology_by_name(f"{tag}_a", "LIDAR_BASIC") is None
+
+
 def test_center_classes_and_classifications(x1, emu):  # noqa: F811
     ontology_id = x1.create_ontology(unique("Lanes"), "IMAGE")
     x1.create_ontology_class(ontology_id, {**CAR, "toolTypeOptions": {"isStandard": True}})
