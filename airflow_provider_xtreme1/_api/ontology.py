@@ -37,6 +37,8 @@ _CLASSIFICATION_FIELDS = ("name", "inputType", "isRequired", "attribute")
 def _class_body(dataset_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
     body = {k: fields.get(k) for k in _CLASS_FIELDS}
     body["toolType"] = _choice(body["toolType"], TOOL_TYPES, "toolType")
+    body["toolTypeOptions"] = body["toolTypeOptions"] or {}  # null would keep the stored value
+    body["attributes"] = body["attributes"] or []
     body["datasetId"] = parse_id(dataset_id, "dataset_id")
     return body
 
@@ -44,6 +46,8 @@ def _class_body(dataset_id: int | str, fields: Mapping[str, Any]) -> dict[str, A
 def _classification_body(dataset_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
     body = {k: fields.get(k) for k in _CLASSIFICATION_FIELDS}
     body["inputType"] = _choice(body["inputType"], INPUT_TYPES, "inputType")
+    body["isRequired"] = bool(body["isRequired"])
+    body["attribute"] = body["attribute"] or {}
     body["datasetId"] = parse_id(dataset_id, "dataset_id")
     return body
 
@@ -109,9 +113,9 @@ def delete_data(dataset_id: int | str, data_ids: Iterable[int | str]) -> ApiCall
 # ------------------------------------------------------------------------------ the ontology center
 #
 # ``ontology`` rows are unique by (name, type) and ``class`` rows by (ontology, name, tool type), both
-# under utf8mb4_general_ci. Saving is MyBatis-Plus ``saveOrUpdate``: an update of an id that does not
-# exist inserts a new row, and ``updateById`` leaves out null fields, so a JSON field is cleared by
-# sending it empty, never null.
+# under utf8mb4_general_ci. Saving is MyBatis-Plus ``saveOrUpdate`` (dataset rows too): an update of an
+# id that does not exist inserts a new row, and ``updateById`` leaves out null fields, so a JSON field
+# is cleared by sending it empty, never null.
 
 
 def check_ontology_name(name: Any, argument: str = "ontology_name") -> str:
