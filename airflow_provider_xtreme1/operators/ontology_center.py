@@ -324,10 +324,18 @@ class Xtreme1DeleteOntologyOperator(Xtreme1BaseOperator):
             return result
         try:
             deleted = self.hook.delete_ontology(oid)
-        except Xtreme1AnswerLostError:
-            if self.hook.get_ontology(oid) is not None:
-                raise
-            deleted = True  # the lost answer's request did it
+        except Xtreme1AnswerLostError as err:
+            # Deleting is safe to repeat: ask whether the request arrived, send it again if not.
+            if self.hook.get_ontology(oid) is None:
+                deleted = True
+            else:
+                self.log.warning(
+                    "The answer to deleting %s was lost (%s); the ontology is still there, "
+                    "deleting it again.",
+                    what,
+                    err,
+                )
+                deleted = self.hook.delete_ontology(oid)
         if not deleted:
             self.log.warning("%s was already gone.", what)
         else:

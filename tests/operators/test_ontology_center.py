@@ -304,3 +304,14 @@ def test_an_exported_ontology_syncs_another_one_equal_center_to_center(emu, tmp_
         )
     )
     assert (again["dataset_id"], again["classes"]) == (dataset_id, 2)
+
+
+def test_a_delete_the_proxy_failed_is_sent_again_once(emu, hook):
+    from airflow_provider_xtreme1.emulator import Fault
+
+    ontology_id = center_with_classes(hook, unique("proxy"))
+    emu.inject(Fault(path=r"^/api/ontology/delete/", kind="status", status=502, times=1))
+    delete = Xtreme1DeleteOntologyOperator(task_id="d", ontology_id=str(ontology_id), confirm_delete="true")
+    result, _ = run_task(delete)
+    assert result["deleted"] is True and hook.get_ontology(ontology_id) is None
+    assert writes(emu).count(f"/api/ontology/delete/{ontology_id}") == 2
