@@ -190,27 +190,29 @@ class Xtreme1CopyOntologyOperator(Xtreme1BaseOperator):
         to_dataset = self.direction == "to_dataset"
         if to_dataset or ontology_id is not None:
             ontology = require_ontology(self.hook, ontology_id, name, kind)
-        else:
-            ontology = find_ontology(self.hook, None, name, kind) or create_ontology(
-                self.hook, self.log, name, kind
-            )
-        center = center_target(self.hook, ontology)
+        else:  # saved to an ontology that is created below, once the plan holds
+            ontology = find_ontology(self.hook, None, name, kind)
         data = dataset_target(self.hook, dataset_id)
+        center = center_target(self.hook, ontology) if ontology else None
         source, destination = (center, data) if to_dataset else (data, center)
-        plan = self._plan(source, destination)
+        plan = self._plan(source, destination)  # the source is there: require_ontology for to_dataset
+        into = destination.label if destination else f"a new {kind} ontology {name!r}"
         self.log.info(
-            "Copy from %s to %s (%d row(s) to send):\n%s",
-            source.label,
-            destination.label,
+            "Copy into %s (%d row(s) to send):\n%s",
+            into,
             sum(c.op != "=" for c in plan),
             "\n".join(c.line for c in plan) or "(nothing to copy)",
         )
         conflicts = [c.line for c in plan if c.op == "~"]
         if conflicts and not overwrite:
             raise Xtreme1ConfigError(
-                f"Copying to {destination.label} would overwrite rows that differ (Xtreme1 merges rows of "
-                "the same name and tool type). Nothing was changed. Pass overwrite=True to overwrite them, "
-                "or leave them out with class_names / classification_names:\n" + "\n".join(conflicts)
+                f"Copying into {into} would overwrite rows that differ (Xtreme1 merges rows of the same "
+                "name and tool type). Nothing was changed. Pass overwrite=True to overwrite them, or leave "
+                "them out with class_names / classification_names:\n" + "\n".join(conflicts)
+            )
+        if center is None:
+            center = destination = center_target(
+                self.hook, create_ontology(self.hook, self.log, str(name), kind)
             )
         self._send(dataset_id, center.ontology_id, to_dataset, plan)
         classes = self._check(destination, plan)
@@ -225,14 +227,14 @@ class Xtreme1CopyOntologyOperator(Xtreme1BaseOperator):
             "classes": classes,
         }
 
-    def _plan(self, source: OntologyTarget, destination: OntologyTarget) -> list[_Copy]:
+    def _plan(self, source: Any, destination: OntologyTarget | None) -> list[_Copy]:
+        """The copy of the picked source rows into ``destination`` (``None``: an ontology to create)."""
         classes = _pick("class", source.classes(), self.class_names, source.label)
         classifications = _pick(
             "classification", source.classifications(), self.classification_names, source.label
         )
-        return plan_copy("class", classes, destination.classes()) + plan_copy(
-            "classification", classifications, destination.classifications()
-        )
+        there = (destination.classes(), destination.classifications()) if destination else ([], [])
+        return plan_copy("class", classes, there[0]) + plan_copy("classification", classifications, there[1])
 
     def _send(self, dataset_id: int, ontology_id: int | None, to_dataset: bool, plan: list[_Copy]) -> None:
         ids = {

@@ -214,6 +214,9 @@ def test_a_dataset_is_saved_to_a_new_center_ontology_and_back(emu, hook):
     hook.create_dataset_class(dataset_id, {"name": "Truck", "color": "#123456", "toolType": "CUBOID"})
     hook.create_dataset_classification(dataset_id, ONTOLOGY["classifications"][0])
     name = unique("saved")
+    with pytest.raises(Xtreme1ConfigError, match="has no class named 'Car'; it has: 'Truck'"):
+        run_task(copy(dataset_id, ontology_name=name, direction="to_center", class_names="Car"))
+    assert hook.find_ontology_by_name(name, "LIDAR_FUSION") is None  # checked before creating
     saved, _ = run_task(copy(dataset_id, ontology_name=name, direction="to_center"))
     center = hook.find_ontology_by_name(name, "LIDAR_FUSION")  # the dataset's type
     assert saved["ontology_id"] == center["id"] and saved["copied"] == 2
