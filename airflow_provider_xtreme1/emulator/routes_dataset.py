@@ -308,7 +308,7 @@ def class_update(emu, req: Request) -> None:
         current = emu._store.classes.get(class_id)
         if current is None:  # saveOrUpdate: an unknown id is inserted
             current = emu._store.save_class(fields["datasetId"], fields)
-        else:  # updateById leaves out null fields (MyBatis-Plus FieldStrategy.NOT_NULL)
+        else:  # usecase/DatasetClassUseCase.java saveOrUpdate: updateById leaves out null fields
             keys = ("datasetId", "name", "color", "toolType", "toolTypeOptions", "attributes")
             current.update({k: fields[k] for k in keys if fields[k] is not None})
         _link(emu, current["id"], req)
