@@ -28,6 +28,9 @@ _EXPORTS: dict[str, str] = {
     "Xtreme1RunModelOperator": "airflow_provider_xtreme1.operators.models",
     "Xtreme1ConvertExportOperator": "airflow_provider_xtreme1.operators.convert",
     "Xtreme1SyncOntologyOperator": "airflow_provider_xtreme1.operators.ontology",
+    "Xtreme1ExportOntologyOperator": "airflow_provider_xtreme1.operators.ontology",
+    "Xtreme1CopyOntologyOperator": "airflow_provider_xtreme1.operators.ontology_center",
+    "Xtreme1DeleteOntologyOperator": "airflow_provider_xtreme1.operators.ontology_center",
     "Xtreme1QueryDataOperator": "airflow_provider_xtreme1.operators.data",
     "Xtreme1DeleteDataOperator": "airflow_provider_xtreme1.operators.data",
     "Xtreme1DeleteDatasetOperator": "airflow_provider_xtreme1.operators.data",
@@ -51,10 +54,13 @@ __all__ = [
     "Xtreme1AnnotationTrigger",
     "Xtreme1AsyncHook",
     "Xtreme1ConvertExportOperator",
+    "Xtreme1CopyOntologyOperator",
     "Xtreme1DatasetLink",
     "Xtreme1DeleteDataOperator",
     "Xtreme1DeleteDatasetOperator",
+    "Xtreme1DeleteOntologyOperator",
     "Xtreme1EnsureDatasetOperator",
+    "Xtreme1ExportOntologyOperator",
     "Xtreme1ExportOperator",
     "Xtreme1ExportPredictionsOperator",
     "Xtreme1ExportSensor",
@@ -98,7 +104,14 @@ if TYPE_CHECKING:
     from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
     from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
     from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
-    from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
+    from airflow_provider_xtreme1.operators.ontology import (
+        Xtreme1ExportOntologyOperator,
+        Xtreme1SyncOntologyOperator,
+    )
+    from airflow_provider_xtreme1.operators.ontology_center import (
+        Xtreme1CopyOntologyOperator,
+        Xtreme1DeleteOntologyOperator,
+    )
     from airflow_provider_xtreme1.operators.predictions import Xtreme1ExportPredictionsOperator
     from airflow_provider_xtreme1.operators.upload import (
         Xtreme1GetUploadUrlOperator,

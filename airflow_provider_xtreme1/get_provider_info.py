@@ -38,6 +38,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_xtreme1.operators.convert",
                     "airflow_provider_xtreme1.operators.annotation",
                     "airflow_provider_xtreme1.operators.ontology",
+                    "airflow_provider_xtreme1.operators.ontology_center",
                     "airflow_provider_xtreme1.operators.data",
                 ],
             }

@@ -131,6 +131,39 @@ def check_ontology(doc: Any, name: str = "<ontology>") -> Ontology:
     return Ontology(classes, classifications, warnings)
 
 
+def ontology_document(classes: list[dict[str, Any]], classifications: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ontology file (the shape this module reads) of classes and classifications as the server
+    returns them: row ids and bookkeeping left out, attribute and option ids kept."""
+    return {
+        "classes": [
+            {
+                k: row.get(k)
+                for k in ("name", "color", "toolType", "toolTypeOptions", "attributes")
+                if row.get(k)
+            }
+            for row in classes
+        ],
+        "classifications": [
+            {
+                "name": row.get("name"),
+                "isRequired": bool(row.get("isRequired")),
+                "inputType": row.get("inputType"),
+                **({"attribute": row["attribute"]} if row.get("attribute") else {}),
+            }
+            for row in classifications
+        ],
+    }
+
+
+def dump_ontology(doc: dict[str, Any], *, yaml_text: bool = False) -> str:
+    """The text of an ontology file: JSON (indented), or YAML for a ``.yaml``/``.yml`` destination."""
+    if yaml_text:
+        import yaml
+
+        return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
 def _rows(doc: dict[str, Any], key: str, problems: list[str]) -> list[Any]:
     rows = doc.get(key)
     if rows is None:
@@ -262,7 +295,7 @@ class Change:
     """One step of a plan: ``op`` is ``+`` (create), ``~`` (update), ``-`` (delete) or ``=`` (kept)."""
 
     op: str
-    kind: str  # "class" or "classification"
+    kind: str  # "class", "classification" or "ontology" (a center ontology to create)
     name: str
     server_id: int | None = None
     fields: dict[str, Any] | None = None
@@ -273,7 +306,7 @@ class Change:
     @property
     def line(self) -> str:
         """The plan line for the log: ``+ Car (CUBOID)``, ``~ Pedestrian colour``, ``- Tram (POLYGON)``."""
-        label = self.name if self.kind == "class" else f"classification {self.name}"
+        label = f"classification {self.name}" if self.kind == "classification" else self.name
         if self.op == "~":
             return f"~ {label} {', '.join(self.changed)}"
         suffix = f" ({self.tool_type})" if self.tool_type else ""
@@ -304,6 +337,12 @@ def _same(key: str, wanted: Any, stored: Any) -> bool:
 
 def _differences(fields: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...]:
     return tuple(_LABELS[k] for k, v in fields.items() if not _same(k, v, row.get(k)))
+
+
+def differences(fields: dict[str, Any], row: dict[str, Any]) -> tuple[str, ...]:
+    """What of ``fields`` (a class or classification) ``row`` holds otherwise, as plan labels (``colour``,
+    ``attributes`` …); ids inside attributes and options and empty vs. missing values do not count."""
+    return _differences(fields, row)
 
 
 def plan_changes(

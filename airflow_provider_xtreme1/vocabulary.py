@@ -12,6 +12,8 @@ import enum
 #: ``DatasetTypeEnum``.
 DATASET_TYPES = ("IMAGE", "LIDAR_FUSION", "LIDAR_BASIC", "TEXT")
 LIDAR_TYPES = frozenset({"LIDAR_FUSION", "LIDAR_BASIC"})
+#: Types an ontology of the ontology center can have: the ``ontology.type`` column lists no ``TEXT``.
+ONTOLOGY_TYPES = ("LIDAR_FUSION", "LIDAR_BASIC", "IMAGE")
 #: Dataset types a model declares (``ModelDatasetTypeEnum`` adds ``LIDAR``).
 MODEL_DATASET_TYPES = (*DATASET_TYPES, "LIDAR")
 #: ``DataImportRequest.source``: where the server reads the archive from.
@@ -22,6 +24,8 @@ RESULT_TYPES = ("GROUND_TRUTH", "MODEL_RUN")
 DATA_FORMATS = ("XTREME1", "COCO")
 #: ``DataAnnotationStatusEnum`` (a data filter).
 ANNOTATION_STATUSES = ("ANNOTATED", "NOT_ANNOTATED", "INVALID")
+#: The code of a name an ontology, class or classification already has (``UsecaseCode.NAME_DUPLICATED``).
+NAME_DUPLICATED = "NAME_DUPLICATED"
 #: ``DataSplitTypeEnum`` (a data filter).
 SPLIT_TYPES = ("TRAINING", "VALIDATION", "TEST", "NOT_SPLIT")
 #: Object types ``handleDataResult`` keeps from a result file; any other object is dropped.

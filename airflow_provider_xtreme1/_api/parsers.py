@@ -54,6 +54,12 @@ def _count(data: Any) -> int:
         raise _BadData(f"expected a number, got {data!r}") from None
 
 
+def _flag(data: Any) -> bool:
+    if not isinstance(data, bool):
+        raise _BadData(f"expected true or false, got {data!r}")
+    return data
+
+
 def _nothing(data: Any) -> None:
     return None
 

@@ -308,9 +308,9 @@ def class_update(emu, req: Request) -> None:
         current = emu._store.classes.get(class_id)
         if current is None:  # saveOrUpdate: an unknown id is inserted
             current = emu._store.save_class(fields["datasetId"], fields)
-        else:
-            current.update({k: fields[k] for k in ("datasetId", "name", "color", "toolType")})
-            current.update(toolTypeOptions=fields["toolTypeOptions"], attributes=fields["attributes"])
+        else:  # usecase/DatasetClassUseCase.java saveOrUpdate: updateById leaves out null fields
+            keys = ("datasetId", "name", "color", "toolType", "toolTypeOptions", "attributes")
+            current.update({k: fields[k] for k in keys if fields[k] is not None})
         _link(emu, current["id"], req)
 
 

@@ -1,5 +1,5 @@
-"""A dataset's ontology: ``/datasetClassification/*`` and copying classes between the ontology center
-and a dataset (``/datasetClass/copyFromOntologyCenter``, ``saveToOntologyCenter``, ``deleteByIds``).
+"""A dataset's ontology: ``/datasetClassification/*`` and copying classes and classifications between
+the ontology center and a dataset (``copyFromOntologyCenter``, ``saveToOntologyCenter``, ``deleteByIds``).
 
 Modelled on adapter/api/controller/DatasetClassificationController.java, DatasetClassController.java and
 usecase/DatasetClassUseCase.java, DatasetClassificationUseCase.java; the batch upserts are the
@@ -226,6 +226,22 @@ def copy_classifications_from_ontology(emu, req: Request) -> None:
             upsert_dataset_classification(emu, dataset_id, src)
 
 
+def save_classifications_to_ontology(emu, req: Request) -> None:
+    """DatasetClassificationUseCase.saveToOntologyCenter: dataset classifications upserted into the
+    ontology (``ClassificationMapper.saveOrUpdateBatch``); neither the ontology nor the dataset is
+    looked up, and no link is kept."""
+    _dataset_id, ontology_id, ids = _copy_dto(req, "classificationIds")
+    store = emu._store
+    with store.lock:
+        sources = [
+            store.dataset_classifications[i] for i in sorted(set(ids)) if i in store.dataset_classifications
+        ]
+        if not sources:
+            raise bad_sql(f"{UPSERT_SQL} is_required=VALUES(is_required),")
+        for src in sources:
+            upsert_ontology_classification(emu, ontology_id, src)
+
+
 def upsert_dataset_classification(emu, dataset_id: int, src: dict[str, Any]) -> None:
     store = emu._store
     for row in store.dataset_classifications.values():
@@ -304,6 +320,7 @@ ROUTES = [
     ("GET", "/datasetClassification/findAll/{datasetId}", dsc_find_all),
     ("GET", "/datasetClassification/findByPage", dsc_find_by_page),
     ("POST", "/datasetClassification/copyFromOntologyCenter", copy_classifications_from_ontology),
+    ("POST", "/datasetClassification/saveToOntologyCenter", save_classifications_to_ontology),
     ("POST", "/datasetClass/copyFromOntologyCenter", copy_from_ontology),
     ("POST", "/datasetClass/saveToOntologyCenter", save_to_ontology),
     ("POST", "/datasetClass/deleteByIds", dataset_class_delete_by_ids),

@@ -57,6 +57,7 @@ from airflow_provider_xtreme1.exceptions import (
     Xtreme1TransportError,
 )
 from airflow_provider_xtreme1.hooks._annotation import AnnotationMethods, AsyncAnnotationMethods
+from airflow_provider_xtreme1.hooks._ontology_center import AsyncOntologyCenterMethods, OntologyCenterMethods
 from airflow_provider_xtreme1.records import (
     DataAnnotations,
     DataInfo,
@@ -134,7 +135,7 @@ class _Xtreme1HookBase(BaseHook):
         self.log.debug("Xtreme1 %s -> HTTP %d in %.3f s", call.endpoint, status, time.monotonic() - started)
 
 
-class Xtreme1Hook(AnnotationMethods, _Xtreme1HookBase):
+class Xtreme1Hook(AnnotationMethods, OntologyCenterMethods, _Xtreme1HookBase):
     """Talk to the Xtreme1 API from tasks (blocking; ``requests``).
 
     The connection (type ``xtreme1``) holds the Xtreme1 URL in *Host* (``http://x1:8190``, or a host
@@ -594,7 +595,7 @@ class Xtreme1Hook(AnnotationMethods, _Xtreme1HookBase):
         return self._request(_api.get_job_records(kind, ids, dataset_id=dataset_id))
 
 
-class Xtreme1AsyncHook(AsyncAnnotationMethods, _Xtreme1HookBase):
+class Xtreme1AsyncHook(AsyncAnnotationMethods, AsyncOntologyCenterMethods, _Xtreme1HookBase):
     """The asyncio twin of :class:`Xtreme1Hook` (``httpx``), for triggers.
 
     Same methods, arguments, results, errors and retries; waits use ``asyncio.sleep``. The connection

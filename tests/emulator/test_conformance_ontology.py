@@ -381,6 +381,27 @@ ROWS: dict[str, Row] = {
         '["datasetId must not be null","ontologyId must not be null","classificationIds must not be empty"]',
         body={},
     ),
+    "dcf-save-to-ontology-missing": bad(
+        D + "request/DatasetClassificationCopyDTO.java",
+        "POST",
+        "/datasetClassification/saveToOntologyCenter",
+        "PARAM_ERROR",
+        '["datasetId must not be null","ontologyId must not be null","classificationIds must not be empty"]',
+        body={},
+    ),
+    "dcf-save-to-ontology-unknown-ids": unknown(
+        "mybatis/mapper/ClassificationMapper.xml saveOrUpdateBatch",
+        "POST",
+        "/datasetClassification/saveToOntologyCenter",
+        BAD_SQL,
+        body={"datasetId": "{street}", "ontologyId": "{onto}", "classificationIds": [999]},
+    ),
+    "dcf-save-to-ontology": ok(
+        U + "DatasetClassificationUseCase.java",
+        "POST",
+        "/datasetClassification/saveToOntologyCenter",
+        body={"datasetId": "{street}", "ontologyId": "{rail}", "classificationIds": ["{light}"]},
+    ),
     # ---- /datasetClass extras: copy to/from the ontology center, deleteByIds
     "dc-copy-missing": bad(
         D + "request/DatasetClassCopyDTO.java",

@@ -317,3 +317,17 @@ def test_data_find_by_page_filters_and_order(api):
     )
     by_confidence = api.get("/data/findByPage", datasetId=ds, sortField="DATA_CONFIDENCE", ascOrDesc="ASC")
     assert by_confidence.status_code == 500 and "d.DATA_CONFIDENCE" in by_confidence.json()["message"]
+
+
+def test_an_update_leaves_null_fields_as_they_are(api):
+    # DatasetClassUseCase/ClassUseCase.save*: saveOrUpdate → updateById, which skips null fields.
+    ds = api.dataset("IMAGE", "nulls")
+    body = {"datasetId": ds, "name": "Car", "color": "#fff", "toolType": "POLYGON", "attributes": ATTRS}
+    api.data(api.post("/datasetClass/create", {**body, "toolTypeOptions": {"isStandard": True}}))
+    (row,) = api.data(api.get(f"/datasetClass/findAll/{ds}"))
+    api.data(api.post(f"/datasetClass/update/{row['id']}", {**body, "color": "#000", "attributes": None}))
+    (row,) = api.data(api.get(f"/datasetClass/findAll/{ds}"))
+    assert (row["color"], row["attributes"], row["toolTypeOptions"]) == ("#000", ATTRS, {"isStandard": True})
+    api.data(api.post(f"/datasetClass/update/{row['id']}", {**body, "attributes": [], "toolTypeOptions": {}}))
+    (row,) = api.data(api.get(f"/datasetClass/findAll/{ds}"))
+    assert (row["attributes"], row["toolTypeOptions"]) == ([], {})

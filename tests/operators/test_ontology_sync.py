@@ -200,3 +200,13 @@ def test_a_lost_answer_is_not_sent_twice_and_the_next_try_converges(emu, dataset
     assert result["plan"] == ["+ Pedestrian (CUBOID)", "+ classification Weather"]
     with Xtreme1Hook() as hook:
         assert sorted(c["name"] for c in hook.get_dataset_classes(dataset)) == ["Car", "Pedestrian"]
+
+
+def test_options_and_attributes_the_file_drops_are_cleared(emu, dataset, tmp_path):
+    run_task(sync(dataset, write(tmp_path, ONTOLOGY)))
+    bare = {"classes": [{"name": "Car", "color": "#ff0000", "toolType": "CUBOID"}]}
+    result, _ = run_task(sync(dataset, write(tmp_path, bare, "bare.json")))
+    assert result["plan"][0] == "~ Car attributes"  # read back: the server kept the change
+    with Xtreme1Hook() as hook:
+        car = next(c for c in hook.get_dataset_classes(dataset) if c["name"] == "Car")
+    assert car["attributes"] == []

@@ -25,7 +25,14 @@ from airflow_provider_xtreme1.operators.datasets import (
 from airflow_provider_xtreme1.operators.export import Xtreme1ExportOperator
 from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOperator
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
-from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
+from airflow_provider_xtreme1.operators.ontology import (
+    Xtreme1ExportOntologyOperator,
+    Xtreme1SyncOntologyOperator,
+)
+from airflow_provider_xtreme1.operators.ontology_center import (
+    Xtreme1CopyOntologyOperator,
+    Xtreme1DeleteOntologyOperator,
+)
 from airflow_provider_xtreme1.operators.predictions import Xtreme1ExportPredictionsOperator
 from airflow_provider_xtreme1.operators.upload import (
     Xtreme1GetUploadUrlOperator,
@@ -58,6 +65,9 @@ TASKS = [
     Xtreme1MarkDataOperator,
     Xtreme1ModelRunGateOperator,
     Xtreme1SyncOntologyOperator,
+    Xtreme1CopyOntologyOperator,
+    Xtreme1DeleteOntologyOperator,
+    Xtreme1ExportOntologyOperator,
     Xtreme1QueryDataOperator,
     Xtreme1DeleteDataOperator,
     Xtreme1DeleteDatasetOperator,
