@@ -511,10 +511,12 @@ def _changed(desc: Mapping[str, Any], now: list[Shard]) -> Xtreme1ValidationErro
             f"now: shard {index + 1} of {len(now)} = {s['first']} .. {s['last']}, {s['files']} files, "
             f"{s['bytes']} bytes"
         )
-        if (s["first"], s["last"], s["files"], s["bytes"]) == tuple(
-            desc.get(k) for k in ("first", "last", "files", "bytes")
-        ):
-            found += " (same names and totals: a file was renamed, replaced or resized within it)"
+        if (s["first"], s["last"], s["files"]) == tuple(desc.get(k) for k in ("first", "last", "files")):
+            found += (
+                " (a file within it was renamed or replaced)"
+                if s["bytes"] == desc.get("bytes")
+                else " (a file within it changed size)"
+            )
     return Xtreme1ValidationError(
         f"{folder} changed after it was planned into shards: shard {index + 1} is no longer what was "
         "planned; plan the shards again (re-run the plan task)",
