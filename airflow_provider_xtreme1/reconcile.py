@@ -32,9 +32,10 @@ from airflow_provider_xtreme1.archives import Manifest, SentItem
 from airflow_provider_xtreme1.collation import collation_key
 
 if TYPE_CHECKING:
+    from airflow_provider_xtreme1.archives.shards import PresentNames
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 
-__all__ = ["PAGE", "Reconciliation", "dataset_watermark", "reconcile_import"]
+__all__ = ["PAGE", "Reconciliation", "dataset_watermark", "present_names", "reconcile_import"]
 
 PAGE = 1000
 # Tomcat and nginx refuse request lines over 8 KiB: a batch of ids whose query would pass this many
@@ -288,3 +289,17 @@ def _from_import(obj: dict, result_type: str) -> bool:
     if result_type == "GROUND_TRUTH":
         return ground_truth
     return not ground_truth and obj.get("sourceType") != "MODEL"
+
+
+def present_names(hook: Xtreme1Hook, dataset_id: int, *, up_to: int | None = None) -> PresentNames:
+    """The root-level names the dataset holds, single items and scenes apart (``PAGE`` items a request);
+    with ``up_to``, only those whose id is at most ``up_to`` (a :func:`dataset_watermark`: what was there
+    before)."""
+    from airflow_provider_xtreme1.archives.shards import PresentNames
+
+    found = _all_items(hook, dataset_id, Reconciliation())
+    kept = [d for d in found if up_to is None or d["id"] <= up_to]
+    return PresentNames.of(
+        items=(d["name"] for d in kept if d["type"] != "SCENE"),
+        scenes=(d["name"] for d in kept if d["type"] == "SCENE"),
+    )

@@ -53,7 +53,16 @@ from airflow_provider_xtreme1.archives.rules import (
 from airflow_provider_xtreme1.collation import collation_key
 from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
 
-__all__ = ["PresentNames", "Shard", "ShardPlan", "ShardUnit", "open_shard", "plan_shards", "zip_size"]
+__all__ = [
+    "PresentNames",
+    "Shard",
+    "ShardPlan",
+    "ShardUnit",
+    "check_plan",
+    "open_shard",
+    "plan_shards",
+    "zip_size",
+]
 
 Entry = tuple[str, str, int]  # (arcname, path on disk, size); folders end with "/"
 
@@ -539,6 +548,35 @@ def open_shard(shard: Mapping[str, Any], *, present: PresentNames | None = None)
     :raises Xtreme1ValidationError: when the folder changed since planning (naming what differs).
     """
     desc = _descriptor(shard)
+    _, now = _replan(desc)
+    planned = now[int(desc["index"])]
+    if present is None:
+        return planned.zip_plan(), entries_manifest(planned.entries, planned.dataset_type)
+    return _without_present(planned, present)
+
+
+def check_plan(shards: Iterable[Mapping[str, Any]]) -> tuple[list[Entry], str]:
+    """List the folder of a plan's shards once and check every shard is still what was planned.
+
+    :param shards: every descriptor of one plan (the plan task's XCom value).
+    :return: the folder's archive entries (for :func:`~.manifest.entries_manifest`) and its dataset type.
+    :raises Xtreme1ValidationError: when the folder changed since planning (naming the first shard that
+        differs).
+    """
+    descriptors = [_descriptor(s) for s in shards]
+    if not descriptors:
+        raise ValueError("no shards given: pass the plan task's output (a list of shard descriptors)")
+    entries, now = _replan(descriptors[0])
+    for desc in descriptors:
+        if desc["folder"] != descriptors[0]["folder"] or desc["digest"] != now[int(desc["index"])].digest:
+            raise _changed(desc, now)
+    if len(descriptors) != len(now):
+        raise ValueError(f"{len(descriptors)} shard descriptor(s) given, the plan has {len(now)}")
+    return entries, now[0].dataset_type
+
+
+def _replan(desc: Mapping[str, Any]) -> tuple[list[Entry], list[Shard]]:
+    """The folder listed again (names and sizes only) and split again; the descriptor's shard must match."""
     dtype = normalize_dataset_type(desc["dataset_type"])
     path = Path(desc["folder"])
     if not path.is_dir():
@@ -562,10 +600,7 @@ def open_shard(shard: Mapping[str, Any], *, present: PresentNames | None = None)
     index = int(desc["index"])
     if len(now) != int(desc["count"]) or index >= len(now) or now[index].digest != desc["digest"]:
         raise _changed(desc, now)
-    planned = now[index]
-    if present is None:
-        return planned.zip_plan(), entries_manifest(planned.entries, dtype)
-    return _without_present(planned, present)
+    return entries, now
 
 
 def _without_present(planned: Shard, present: PresentNames) -> tuple[ZipPlan, Manifest]:
