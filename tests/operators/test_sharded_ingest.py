@@ -152,7 +152,7 @@ def xcom_of(run, task_id: str, map_index: int):
         return XComModel.deserialize_value(row)
 
 
-def test_a_retried_import_reattaches(emu, sharded, tmp_path):
+def test_a_retried_import_reattaches(emu, sharded, tmp_path, capfd):
     folder, limit = drive(tmp_path)
     # The first status poll fails with a server error: that import task fails after its import started.
     # Its retry must wait on that import, not start a second one.
@@ -168,7 +168,13 @@ def test_a_retried_import_reattaches(emu, sharded, tmp_path):
     tries = [t.try_number for t in tis_of(run, "shard.import_shard")]
     assert sorted(tries)[-1] == 2, tries
     assert len(imports(emu)) == len(tries), "a retry imported a second time"
-    assert xcom(run, "reconcile_ingest")["ok"] is True
+    report = xcom(run, "reconcile_ingest")
+    assert report["ok"] is True
+    # the retried task waited for its own import (it did not find it finished and skip it)
+    assert {s["status"] for s in report["shards"]} == {"PARSE_COMPLETED"}
+    assert len({s["serial_number"] for s in report["shards"]}) == len(tries)
+    out, err = capfd.readouterr()
+    assert "Re-attaching to Xtreme1 import" in out + err
 
 
 def test_a_scene_larger_than_the_shard_limit_fails_before_any_request(emu, sharded, tmp_path, capfd):
