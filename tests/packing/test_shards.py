@@ -258,3 +258,25 @@ def test_sizes_are_parsed(given, expected):
 def test_bad_sizes_are_refused(given):
     with pytest.raises(ValueError, match="max_shard_bytes"):
         parse_size(given, "max_shard_bytes")
+
+
+def test_shards_past_the_zip64_limit_stay_within_it(tmp_path):
+    """Shards of about 2 GiB need ZIP64 fields: their promised size is still exact and within the limit
+    (sparse files: sizes without disk use; the split reads names and sizes only)."""
+    from airflow_provider_xtreme1.archives.shards import _shards
+
+    top = tmp_path / "big"
+    entries = [("big/", str(top), 0), ("big/image_0/", str(top / "image_0"), 0)]
+    (top / "image_0").mkdir(parents=True)
+    for i in range(1, 8):
+        path = top / "image_0" / f"{i:04d}.png"
+        size = (800 << 20) + i * 4099
+        with open(path, "wb") as fh:
+            fh.truncate(size)
+        entries.append((f"big/image_0/{path.name}", str(path), size))
+    limit = parse_size("2.5GiB", "max_shard_bytes")
+    shards = _shards(entries, "IMAGE", limit, str(top), with_results=False, allow_unread_files=False)
+    assert [s.items for s in shards] == [3, 3, 1]
+    for shard in shards:
+        assert shard.size == len(_build_stream(shard.entries)) <= limit
+    assert shards[0].size > 0x7FFFFFFF  # past ZIP64_LIMIT: offsets and end records in ZIP64 form
