@@ -342,15 +342,17 @@ class Xtreme1ImportShardOperator(_ImportJob):
     def start_job(self, context: Context) -> list[str]:
         from airflow_provider_xtreme1.archives.shards import open_shard
         from airflow_provider_xtreme1.operators._handover import check_uploaded_object, expected_object
-        from airflow_provider_xtreme1.reconcile import present_names
+        from airflow_provider_xtreme1.reconcile import present_names, root_items
 
         up = self._uploaded()
         dataset_id = as_id(self.dataset_id, "dataset_id")
         arguments = self.import_arguments()
         self.push_dataset_link(context, dataset_id)
         # A cleared or re-run task: if what the PUT sent is all in the dataset now, do not import it again.
-        sent, _ = open_shard(up["shard"], present=self._present_at_put(dataset_id, up))
-        left, _ = open_shard(up["shard"], present=present_names(self.hook, dataset_id))
+        listing = root_items(self.hook, dataset_id)
+        at_put = present_names(self.hook, dataset_id, up_to=int(up["watermark"]), items=listing)
+        sent, _ = open_shard(up["shard"], present=at_put)
+        left, _ = open_shard(up["shard"], present=present_names(self.hook, dataset_id, items=listing))
         sent_files = {arc for arc, _, _ in sent.entries if not arc.endswith("/")}
         if sent_files and not sent_files & {arc for arc, _, _ in left.entries}:
             raise _NothingToImport
@@ -366,19 +368,16 @@ class Xtreme1ImportShardOperator(_ImportJob):
         )
         return self.start_import(context, dataset_id, up["access_url"], arguments)
 
-    def _present_at_put(self, dataset_id: int, up: Mapping[str, Any]) -> Any:
-        from airflow_provider_xtreme1.reconcile import present_names
-
-        return present_names(self.hook, dataset_id, up_to=int(up["watermark"]))
-
     def sent_manifest(self, context: Context, dataset_id: int) -> tuple[Any, str, str]:
         """What this shard's PUT sent: the shard less what the dataset held before it (by watermark)."""
         from airflow_provider_xtreme1.archives.shards import open_shard
         from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
+        from airflow_provider_xtreme1.reconcile import present_names
 
         up = self._uploaded()
         try:
-            _, manifest = open_shard(up["shard"], present=self._present_at_put(dataset_id, up))
+            present = present_names(self.hook, dataset_id, up_to=int(up["watermark"]))
+            _, manifest = open_shard(up["shard"], present=present)
         except Xtreme1ValidationError as err:
             return None, "", f"the shard cannot be read again here ({str(err).splitlines()[0]})"
         return manifest, _label(up["shard"]), ""
