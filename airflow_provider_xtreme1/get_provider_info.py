@@ -40,6 +40,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_xtreme1.operators.ontology",
                     "airflow_provider_xtreme1.operators.ontology_center",
                     "airflow_provider_xtreme1.operators.data",
+                    "airflow_provider_xtreme1.operators.shards",
                 ],
             }
         ],
