@@ -39,7 +39,9 @@ _HOMES = {
         " safe_extract unsafe_member"
     ),
     "manifest": "Manifest SentItem SentParent count_objects entries_manifest read_manifest source_kind",
-    "shards": "PresentNames Shard ShardPlan ShardUnit check_plan open_shard plan_shards zip_size",
+    "shards": (
+        "PresentNames Shard ShardPlan ShardUnit check_plan open_shard plan_shards shard_presence zip_size"
+    ),
     "binding": "BindReport bind_result_files class_binder",
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names.split()}

@@ -58,6 +58,7 @@ __all__ = [
     "check_plan",
     "open_shard",
     "plan_shards",
+    "shard_presence",
     "zip_size",
 ]
 
@@ -369,11 +370,11 @@ def open_shard(shard: Mapping[str, Any], *, present: PresentNames | None = None)
     return _without_present(planned, present)
 
 
-def check_plan(shards: Iterable[Mapping[str, Any]]) -> tuple[list[Entry], str]:
+def check_plan(shards: Iterable[Mapping[str, Any]]) -> tuple[list[Entry], list[Shard]]:
     """List the folder of a plan's shards once and check every shard is still what was planned.
 
     :param shards: every descriptor of one plan (the plan task's XCom value).
-    :return: the folder's archive entries (for :func:`~.manifest.entries_manifest`) and its dataset type.
+    :return: the folder's archive entries (for :func:`~.manifest.entries_manifest`) and its shards.
     :raises Xtreme1ValidationError: when the folder changed since planning (naming the first shard that
         differs).
     """
@@ -386,7 +387,25 @@ def check_plan(shards: Iterable[Mapping[str, Any]]) -> tuple[list[Entry], str]:
             raise _changed(desc, now)
     if len(descriptors) != len(now):
         raise ValueError(f"{len(descriptors)} shard descriptor(s) given, the plan has {len(now)}")
-    return entries, now[0].dataset_type
+    return entries, now
+
+
+def shard_presence(shard: Shard, present: PresentNames) -> dict[str, Any]:
+    """How much of ``shard`` the dataset holds: ``{shard, items, items_present, scenes, scenes_present,
+    missing}`` (``missing``: a few labels of the units not present)."""
+    left, _ = _without_present(shard, present)
+    kept = {arc for arc, _, _ in left.entries}
+    missing = [
+        u.label for u in shard.units if u.kind != "other" and u.files and shard.entries[u.files[0]][0] in kept
+    ]
+    return {
+        "shard": shard.index,
+        "items": shard.items,
+        "items_present": shard.items - left.report.items,
+        "scenes": shard.scenes,
+        "scenes_present": shard.scenes - left.report.scenes,
+        "missing": missing[:5],
+    }
 
 
 def _replan(desc: Mapping[str, Any]) -> tuple[list[Entry], list[Shard]]:

@@ -400,8 +400,10 @@ class Xtreme1ReconcileIngestOperator(Xtreme1BaseOperator):
     :param on_mismatch: ``fail`` (default) or ``warn`` when something sent is missing.
     :param reconcile_examples: how many example names to keep per finding.
     :return: ``{ok, items_sent, items_stored, items_skipped_duplicates, items_missing, scenes_*,
-        objects_*, requests, examples, shards: [{shard, status, serial_number, items_sent, skipped_items,
-        items_stored}]}``.
+        objects_*, requests, examples, shards}``; ``shards`` holds, per shard of the plan, what the dataset
+        holds of it (``{shard, items, items_present, scenes, scenes_present, missing}``, read from the
+        dataset, not from the shard tasks) and what its import task said (``status, serial_number,
+        items_sent, skipped_items, items_stored``; ``None`` when its result is not at hand).
     """
 
     template_fields: Sequence[str] = (
@@ -434,13 +436,14 @@ class Xtreme1ReconcileIngestOperator(Xtreme1BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_xtreme1.archives.manifest import entries_manifest
-        from airflow_provider_xtreme1.archives.shards import check_plan
+        from airflow_provider_xtreme1.archives.shards import check_plan, shard_presence
         from airflow_provider_xtreme1.collation import collation_key
         from airflow_provider_xtreme1.reconcile import (
             DUPLICATE_DATA,
             DUPLICATE_SCENE,
             present_names,
             reconcile_import,
+            root_items,
         )
 
         dataset_id = as_id(self.dataset_id, "dataset_id")
@@ -448,11 +451,12 @@ class Xtreme1ReconcileIngestOperator(Xtreme1BaseOperator):
             raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, got {self.on_mismatch!r}.")
         result_type = str(self.result_type).upper() if self.result_type else None
         descriptors = [shard_descriptor(d, "plan") for d in (self.plan or [])]
-        entries, dataset_type = check_plan(descriptors)
-        manifest = entries_manifest(entries, dataset_type)
+        entries, planned = check_plan(descriptors)
+        manifest = entries_manifest(entries, planned[0].dataset_type)
         self.push_dataset_link(context, dataset_id)
         watermark = int(descriptors[0]["watermark"])
-        before = present_names(self.hook, dataset_id, up_to=watermark)
+        listing = root_items(self.hook, dataset_id)
+        before = present_names(self.hook, dataset_id, up_to=watermark, items=listing)
         # What the dataset held before the plan counts as skipped (the shards left it out, as the server
         # would have skipped it): said the way the server says it.
         message = DUPLICATE_DATA + "".join(
@@ -469,7 +473,12 @@ class Xtreme1ReconcileIngestOperator(Xtreme1BaseOperator):
             watermark=watermark,
             examples=int(self.reconcile_examples),
         )
-        shards = [self._shard_counts(r) for r in (self.imports or []) if isinstance(r, Mapping)]
+        # Per shard, what the dataset holds of it (not what the shard tasks say: one may have been lost).
+        present = present_names(self.hook, dataset_id, items=listing)
+        tasks = {int(r.get("shard", -1)): r for r in (self.imports or []) if isinstance(r, Mapping)}
+        shards = [
+            {**shard_presence(s, present), **self._task_counts(tasks.get(s.index, {}))} for s in planned
+        ]
         folder = descriptors[0]["folder"]
         self.log.info(
             "Reconciled dataset %s with %s (%d shards): %s",
@@ -479,7 +488,17 @@ class Xtreme1ReconcileIngestOperator(Xtreme1BaseOperator):
             found.describe(),
         )
         for counts in shards:
-            self.log.info("  shard %s: %s", counts["shard"] + 1, counts)
+            self.log.info(
+                "  shard %d: %d of %d items, %d of %d scenes in the dataset (import %s, %s)%s",
+                counts["shard"] + 1,
+                counts["items_present"],
+                counts["items"],
+                counts["scenes_present"],
+                counts["scenes"],
+                counts["serial_number"] or "none",
+                counts["status"] or "no result",
+                f"; missing {', '.join(counts['missing'])}" if counts["missing"] else "",
+            )
         if not found.ok:
             text = (
                 f"Xtreme1 dataset {dataset_id} does not hold everything {folder} sends in {len(descriptors)} "
@@ -488,13 +507,12 @@ class Xtreme1ReconcileIngestOperator(Xtreme1BaseOperator):
             if str(self.on_mismatch).lower() == "fail":
                 raise Xtreme1ReconcileError(text + "\nSet on_mismatch='warn' to accept it.")
             self.log.warning(text)
-        return {**found.summary(), "shards": sorted(shards, key=lambda c: c["shard"])}
+        return {**found.summary(), "shards": shards}
 
     @staticmethod
-    def _shard_counts(result: Mapping[str, Any]) -> dict[str, Any]:
+    def _task_counts(result: Mapping[str, Any]) -> dict[str, Any]:
         reconciliation = result.get("reconciliation") or {}
         return {
-            "shard": int(result.get("shard", -1)),
             "status": result.get("status"),
             "serial_number": result.get("serial_number"),
             "items_sent": result.get("items_sent"),

@@ -113,3 +113,43 @@ def test_a_dataset_of_another_type_is_refused_before_sending(emu, hook, planned)
     assert not puts(emu)
     with pytest.raises(Xtreme1ConfigError, match="shard descriptor"):
         Xtreme1PutShardOperator(task_id="put_shard", dataset_id=other["id"], shard="[]").execute(context())
+
+
+def test_the_final_reconciliation_counts_each_shard_from_the_dataset(emu, planned):
+    _, dataset_id, plan = planned
+    uploaded = Xtreme1PutShardOperator(task_id="put_shard", dataset_id=dataset_id, shard=plan[0]).execute(
+        context()
+    )
+    done = Xtreme1ImportShardOperator(
+        task_id="import_shard", dataset_id=dataset_id, uploaded=uploaded, result_type="GROUND_TRUTH",
+        poll_interval=0.1, deferrable=False,
+    ).execute(context())  # fmt: skip
+    reconcile = Xtreme1ReconcileIngestOperator(
+        task_id="reconcile_ingest",
+        dataset_id=dataset_id,
+        plan=plan,
+        imports=[done],
+        result_type="GROUND_TRUTH",
+    )
+    # Only shard 1 was imported, and the import results of the others are not at hand.
+    with pytest.raises(Exception, match="does not hold everything") as failed:
+        reconcile.execute(context())
+    assert "Set on_mismatch='warn'" in str(failed.value)
+    reconcile.on_mismatch = "warn"
+    report = reconcile.execute(context())
+    assert report["ok"] is False and report["items_missing"] == sum(d["items"] for d in plan[1:])
+    first, *rest = report["shards"]
+    assert (first["items_present"], first["items"], first["missing"]) == (
+        plan[0]["items"],
+        plan[0]["items"],
+        [],
+    )
+    assert first["status"] == "PARSE_COMPLETED" and first["serial_number"] == done["serial_number"]
+    for counts, desc in zip(rest, plan[1:], strict=True):
+        assert (counts["shard"], counts["items"], counts["items_present"]) == (
+            desc["index"],
+            desc["items"],
+            0,
+        )
+        assert counts["missing"] and counts["status"] is None
+        assert counts["missing"][0] == desc["first"]

@@ -83,6 +83,12 @@ def test_shards_are_imported_then_a_rerun_sends_nothing(emu, sharded, tmp_path, 
     assert [s["shard"] for s in report["shards"]] == list(range(count))
     assert [s["items_sent"] for s in report["shards"]] == [d["items"] for d in plan]
     assert [s["items_stored"] for s in report["shards"]] == [d["items"] for d in plan]
+    assert [(s["items"], s["items_present"], s["missing"]) for s in report["shards"]] == [
+        (d["items"], d["items"], []) for d in plan
+    ]
+    assert [(s["scenes"], s["scenes_present"]) for s in report["shards"]] == [
+        (d["scenes"], d["scenes"]) for d in plan
+    ]
     assert {s["status"] for s in report["shards"]} == {"PARSE_COMPLETED"}
     xcoms = all_xcoms(run)
     assert [f"{t}/{k}{p}" for (t, k), v in xcoms.items() for p in numeric_serials(v)] == []
