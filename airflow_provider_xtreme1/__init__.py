@@ -31,6 +31,10 @@ _EXPORTS: dict[str, str] = {
     "Xtreme1QueryDataOperator": "airflow_provider_xtreme1.operators.data",
     "Xtreme1DeleteDataOperator": "airflow_provider_xtreme1.operators.data",
     "Xtreme1DeleteDatasetOperator": "airflow_provider_xtreme1.operators.data",
+    "Xtreme1PlanShardsOperator": "airflow_provider_xtreme1.operators.shards",
+    "Xtreme1PutShardOperator": "airflow_provider_xtreme1.operators.shards",
+    "Xtreme1ImportShardOperator": "airflow_provider_xtreme1.operators.shards",
+    "Xtreme1ReconcileIngestOperator": "airflow_provider_xtreme1.operators.shards",
     "Xtreme1ImportSensor": "airflow_provider_xtreme1.sensors.xtreme1",
     "Xtreme1ExportSensor": "airflow_provider_xtreme1.sensors.xtreme1",
     "Xtreme1ModelRunSensor": "airflow_provider_xtreme1.sensors.xtreme1",
@@ -62,14 +66,18 @@ __all__ = [
     "Xtreme1Hook",
     "Xtreme1ImportDatasetOperator",
     "Xtreme1ImportSensor",
+    "Xtreme1ImportShardOperator",
     "Xtreme1JobTrigger",
     "Xtreme1MarkDataOperator",
     "Xtreme1ModelRunGateOperator",
     "Xtreme1ModelRunSensor",
     "Xtreme1ModelRunsLink",
     "Xtreme1PackDatasetOperator",
+    "Xtreme1PlanShardsOperator",
     "Xtreme1PutArchiveOperator",
+    "Xtreme1PutShardOperator",
     "Xtreme1QueryDataOperator",
+    "Xtreme1ReconcileIngestOperator",
     "Xtreme1RunModelOperator",
     "Xtreme1SplitOperator",
     "Xtreme1SyncOntologyOperator",
@@ -100,6 +108,12 @@ if TYPE_CHECKING:
     from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
     from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
     from airflow_provider_xtreme1.operators.predictions import Xtreme1ExportPredictionsOperator
+    from airflow_provider_xtreme1.operators.shards import (
+        Xtreme1ImportShardOperator,
+        Xtreme1PlanShardsOperator,
+        Xtreme1PutShardOperator,
+        Xtreme1ReconcileIngestOperator,
+    )
     from airflow_provider_xtreme1.operators.upload import (
         Xtreme1GetUploadUrlOperator,
         Xtreme1PutArchiveOperator,

@@ -4,6 +4,7 @@ each, used by the request builders (:mod:`._api`), operators and sensors alike."
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -191,3 +192,42 @@ def filter_time(value: Any) -> str:
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
         return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(value).strip()
+
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
+_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
+
+
+def parse_size(value: Any, name: str) -> int:
+    """A size in bytes given as an int or as text with a unit: ``"2GiB"``, ``"500MB"``, ``"1.5 GB"``.
+
+    Units: ``B``, decimal ``KB``/``MB``/``GB``/``TB`` and binary ``KiB``/``MiB``/``GiB``/``TiB`` (case
+    does not matter); a bare ``G`` or ``M`` is refused, since it could mean either.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a size in bytes such as 2147483648 or '2GiB', got {value!r}")
+    if isinstance(value, int):
+        number = value
+    else:
+        match = _SIZE_RE.fullmatch(str(value)) if isinstance(value, (str, float)) else None
+        unit = match.group(2).lower() if match else None
+        if unit not in _SIZE_UNITS:
+            raise ValueError(
+                f"{name} must be a size in bytes such as 2147483648, '2GiB' or '500MB' (units B, KB, MB, "
+                f"GB, TB, KiB, MiB, GiB, TiB), got {value!r}"
+            )
+        number = int(float(match.group(1)) * _SIZE_UNITS[unit])
+    if number <= 0:
+        raise ValueError(f"{name} must be a positive size, got {value!r}")
+    return number

@@ -39,6 +39,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_xtreme1.operators.annotation",
                     "airflow_provider_xtreme1.operators.ontology",
                     "airflow_provider_xtreme1.operators.data",
+                    "airflow_provider_xtreme1.operators.shards",
                 ],
             }
         ],

@@ -32,9 +32,17 @@ from airflow_provider_xtreme1.archives import Manifest, SentItem
 from airflow_provider_xtreme1.collation import collation_key
 
 if TYPE_CHECKING:
+    from airflow_provider_xtreme1.archives.shards import PresentNames
     from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
 
-__all__ = ["PAGE", "Reconciliation", "dataset_watermark", "reconcile_import"]
+__all__ = [
+    "PAGE",
+    "Reconciliation",
+    "dataset_watermark",
+    "present_names",
+    "reconcile_import",
+    "root_items",
+]
 
 PAGE = 1000
 # Tomcat and nginx refuse request lines over 8 KiB: a batch of ids whose query would pass this many
@@ -288,3 +296,25 @@ def _from_import(obj: dict, result_type: str) -> bool:
     if result_type == "GROUND_TRUTH":
         return ground_truth
     return not ground_truth and obj.get("sourceType") != "MODEL"
+
+
+def root_items(hook: Xtreme1Hook, dataset_id: int) -> list[dict]:
+    """Every root-level item of the dataset (single items and scenes) as ``{id, name, type}``, ``PAGE``
+    items a request."""
+    return _all_items(hook, dataset_id, Reconciliation())
+
+
+def present_names(
+    hook: Xtreme1Hook, dataset_id: int, *, up_to: int | None = None, items: list[dict] | None = None
+) -> PresentNames:
+    """The root-level names the dataset holds, single items and scenes apart; with ``up_to``, only those
+    whose id is at most ``up_to`` (a :func:`dataset_watermark`: what was there before). ``items``: a
+    listing from :func:`root_items` to reuse instead of listing again."""
+    from airflow_provider_xtreme1.archives.shards import PresentNames
+
+    found = root_items(hook, dataset_id) if items is None else items
+    kept = [d for d in found if up_to is None or d["id"] <= up_to]
+    return PresentNames.of(
+        items=(d["name"] for d in kept if d["type"] != "SCENE"),
+        scenes=(d["name"] for d in kept if d["type"] == "SCENE"),
+    )

@@ -11,7 +11,8 @@ Modules, each about one concern:
 * :mod:`.inspection` — :func:`check_archive`: an archive a user made, read from its directory only;
 * :mod:`.extract` — :func:`safe_extract`: unpack an export with bomb and path checks;
 * :mod:`.manifest` — :func:`read_manifest`: what an upload package sends, for reconciliation;
-* :mod:`.binding` — :func:`bind_result_files`: result objects bound to a dataset's classes by name.
+* :mod:`.binding` — :func:`bind_result_files`: result objects bound to a dataset's classes by name;
+* :mod:`.shards` — :func:`plan_shards`: a folder split into archives of at most a given size, by item.
 
 Every public name is importable from this package; the submodules load on first use, so importing an
 operator module does not load ``zipstream`` or the checker (DAG parse cost stays as measured).
@@ -36,7 +37,8 @@ _HOMES = {
         "DEFAULT_MAX_ENTRIES DEFAULT_MAX_RATIO DEFAULT_MAX_UNPACKED_BYTES bomb_problems name_problems"
         " safe_extract unsafe_member"
     ),
-    "manifest": "Manifest SentItem SentParent count_objects read_manifest source_kind",
+    "manifest": "Manifest SentItem SentParent count_objects entries_manifest read_manifest source_kind",
+    "shards": "PresentNames Shard ShardPlan ShardUnit check_plan open_shard plan_shards zip_size",
     "binding": "BindReport bind_result_files class_binder",
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names.split()}

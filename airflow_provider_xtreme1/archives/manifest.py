@@ -14,14 +14,14 @@ import re
 import tarfile
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from airflow_provider_xtreme1.vocabulary import RESULT_OBJECT_TYPES
 
-__all__ = ["Manifest", "SentItem", "SentParent", "read_manifest", "source_kind"]
+__all__ = ["Manifest", "SentItem", "SentParent", "entries_manifest", "read_manifest", "source_kind"]
 
 IMAGE_EXTS = frozenset({"jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"})
 _SENSOR = {"IMAGE": re.compile(r"image_\d", re.IGNORECASE)}
@@ -170,6 +170,14 @@ def read_manifest(source: str | os.PathLike, dataset_type: str) -> Manifest:
             return _build(dataset_type, names, lambda rel: zf.open(original[rel]))
     with tarfile.open(path, "r:*") as tf:
         return _build_tar(dataset_type, tf)
+
+
+def entries_manifest(entries: Iterable[tuple[str, str, int]], dataset_type: str) -> Manifest:
+    """What an archive of ``entries`` (``(arcname, path on disk, size)``, folders ending with ``/``, as
+    :func:`~airflow_provider_xtreme1.archives.packing.plan_zip` lists them) sends: names as in the archive,
+    result files read from disk."""
+    paths = {_norm(arcname): path for arcname, path, _ in entries if not arcname.endswith("/")}
+    return _build(dataset_type, ((rel, None) for rel in paths), lambda rel: open(paths[rel], "rb"))
 
 
 def _norm(rel: str) -> str:

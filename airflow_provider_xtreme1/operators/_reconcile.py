@@ -80,31 +80,38 @@ class ReconcilingImport:
             found = context["ti"].xcom_pull(task_ids=self.task_id, key=WATERMARK_KEY)
         return None if found is None else int(found)
 
-    def reconcile(self, context: Context, serial: str, record: dict[str, Any]) -> dict[str, Any]:
-        """Compare the dataset with what the archive sent; fail or warn on a shortfall (see class doc)."""
+    def sent_manifest(self, context: Context, dataset_id: int) -> tuple[Any, str, str]:
+        """``(manifest, what it was read from, why not)`` of what the import sent (``None`` when unknown)."""
         from airflow_provider_xtreme1.archives import read_manifest
-        from airflow_provider_xtreme1.exceptions import Xtreme1ReconcileError
-        from airflow_provider_xtreme1.reconcile import reconcile_import
 
         path, reason = self.sent_archive()
         if path is None:
+            return None, "", reason
+        return read_manifest(path, self.hook.get_dataset(dataset_id)["type"]), str(path), ""
+
+    def reconcile(self, context: Context, serial: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Compare the dataset with what the archive sent; fail or warn on a shortfall (see class doc)."""
+        from airflow_provider_xtreme1.exceptions import Xtreme1ReconcileError
+        from airflow_provider_xtreme1.reconcile import reconcile_import
+
+        dataset_id = as_id(self.dataset_id, "dataset_id")
+        manifest, source, reason = self.sent_manifest(context, dataset_id)
+        if manifest is None:
             self.log.info("Not reconciling Xtreme1 import %s: %s.", serial, reason)
             return {"checked": False, "reason": reason}
-        dataset_id = as_id(self.dataset_id, "dataset_id")
-        dataset_type = self.hook.get_dataset(dataset_id)["type"]
         found = reconcile_import(
             self.hook,
             dataset_id,
-            read_manifest(path, dataset_type),
+            manifest,
             record.get("errorMessage"),
             result_type=self.import_arguments()["result_type"],
             watermark=self._earlier_watermark(context),
             examples=int(self.reconcile_examples),
         )
-        self.log.info("Reconciled Xtreme1 import %s with %s: %s", serial, path, found.describe())
+        self.log.info("Reconciled Xtreme1 import %s with %s: %s", serial, source, found.describe())
         if not found.ok:
             text = (
-                f"Xtreme1 import {serial} into dataset {dataset_id} does not hold everything {path} sent "
+                f"Xtreme1 import {serial} into dataset {dataset_id} does not hold everything {source} sent "
                 f"(server message: {record.get('errorMessage') or 'none'}). {found.describe()}"
             )
             if str(self.on_mismatch).lower() == "fail":

@@ -27,6 +27,12 @@ from airflow_provider_xtreme1.operators.imports import Xtreme1ImportDatasetOpera
 from airflow_provider_xtreme1.operators.models import Xtreme1RunModelOperator
 from airflow_provider_xtreme1.operators.ontology import Xtreme1SyncOntologyOperator
 from airflow_provider_xtreme1.operators.predictions import Xtreme1ExportPredictionsOperator
+from airflow_provider_xtreme1.operators.shards import (
+    Xtreme1ImportShardOperator,
+    Xtreme1PlanShardsOperator,
+    Xtreme1PutShardOperator,
+    Xtreme1ReconcileIngestOperator,
+)
 from airflow_provider_xtreme1.operators.upload import (
     Xtreme1GetUploadUrlOperator,
     Xtreme1PutArchiveOperator,
@@ -40,6 +46,10 @@ from airflow_provider_xtreme1.sensors.xtreme1 import (
 )
 
 TASKS = [
+    Xtreme1PlanShardsOperator,
+    Xtreme1PutShardOperator,
+    Xtreme1ImportShardOperator,
+    Xtreme1ReconcileIngestOperator,
     Xtreme1ConvertExportOperator,
     Xtreme1EnsureDatasetOperator,
     Xtreme1PackDatasetOperator,
