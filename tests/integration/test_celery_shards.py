@@ -40,8 +40,10 @@ ROUTES = {
     "reconcile_ingest": "xtreme1_b",
 }
 WORKER_OF = {"xtreme1_a": "worker-a", "xtreme1_b": "worker-b"}
-SHARD_BYTES = 13 * 1024 * 1024
-FRAME_POINTS = 250_000  # 4 MB binary PCDs: a shard of three frames is larger than the socket buffers
+SHARD_BYTES = 26 * 1024 * 1024
+# 8 MB binary PCDs: a shard of three frames (24 MB) is far more than the socket buffers hold, so the
+# killed worker is still sending when it dies.
+FRAME_POINTS = 500_000
 KILLED = 1
 
 
@@ -82,7 +84,7 @@ def celery_shards():
 
 def big_sample(folder: Path) -> Path:
     """The sample LIDAR_FUSION folder (3 frames + 2 scenes of 3, one camera, ground truth) with its point
-    clouds made 4 MB binary PCDs, so each scene is a shard of about 12 MB."""
+    clouds made 8 MB binary PCDs, so the root frames and each scene are a shard of about 24 MB."""
     make_sample_dataset(folder, "LIDAR_FUSION", items=3, scenes=2, cameras=1)
     header = (
         "# .PCD v0.7\nVERSION .7\nFIELDS x y z intensity\nSIZE 4 4 4 4\nTYPE F F F F\nCOUNT 1 1 1 1\n"
