@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import MiB, bench_env, emulator, fmt, table, verdict
+from benchmarks.common import EMULATOR_TOKEN, MiB, bench_env, emulator, fmt, table, verdict
 
 GiB = 1024 * MiB
 PCD_HEADER = (
@@ -222,7 +222,7 @@ class _Emu:
 
         self.h = handle
         self.api = requests.Session()
-        self.api.headers["Authorization"] = f"Bearer {handle_token()}"
+        self.api.headers["Authorization"] = f"Bearer {EMULATOR_TOKEN}"
 
     def dataset(self, name: str) -> int:
         body = {"name": name, "type": DATASET_TYPE}
@@ -252,12 +252,6 @@ class _Emu:
         """Forget datasets, objects and logs (frees the disk), and start a new scratch-disk peak."""
         self.h.admin("POST", "reset", {"state": True})
         self.h.admin("POST", "stats/reset-peak")
-
-
-def handle_token() -> str:
-    from benchmarks.common import EMULATOR_TOKEN
-
-    return EMULATOR_TOKEN
 
 
 def _run_one_archive(ctx, emu: _Emu, env: dict[str, str], folder: Path) -> dict[str, Any]:
@@ -392,6 +386,8 @@ def run(root: Path, quick: bool, log) -> tuple[str, dict[str, Any]]:
                         result = _run_one_archive(ctx, emu, env, folder)
                     else:
                         result = _run_shards(ctx, emu, env, folder, max_shard, kill, log)
+                    if result["statuses"] != ["PARSE_COMPLETED"] or result["items"] != frames:
+                        raise RuntimeError(f"{where}, {mode}: not everything was imported: {result}")
                     figures.setdefault(where, {})[mode] = result
                     log(f"  {where}, {mode}: {result['seconds']:.0f} s")
                 emu.fresh()
