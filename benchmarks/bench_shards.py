@@ -140,6 +140,7 @@ def shard_worker(env: dict[str, str], name: str, first: list[dict], todo: Any, e
     from airflow_provider_xtreme1.reconcile import dataset_watermark, present_names
 
     log = logging.getLogger(f"bench.{name}")
+    events.put(("ready", name, os.getpid(), None))
     pending = list(first)
     while True:
         descriptor = pending.pop(0) if pending else todo.get()
@@ -271,16 +272,20 @@ def _run_shards(
     emu.fresh()
     dataset_id = emu.dataset("shards-killed" if kill else "shards")
     todo, events, uploads, results = ctx.Queue(), ctx.Queue(), ctx.Queue(), ctx.Queue()
-    coordinator = ctx.Process(
-        target=shard_coordinator, args=(env, str(folder), dataset_id, max_shard, todo, uploads, results)
-    )
-    coordinator.start()
     workers = {
         f"worker-{k}": ctx.Process(target=shard_worker, args=(env, f"worker-{k}", [], todo, events))
         for k in range(WORKERS)
     }
     for w in workers.values():
         w.start()
+    # Workers are up (Airflow imported) before the clock starts, as Celery workers are.
+    for _ in workers:
+        if events.get(timeout=300)[0] != "ready":
+            raise RuntimeError("a shard worker did not start")
+    coordinator = ctx.Process(
+        target=shard_coordinator, args=(env, str(folder), dataset_id, max_shard, todo, uploads, results)
+    )
+    coordinator.start()
     killed: dict[str, Any] = {}
     out = None
     puts_seen = 0
@@ -293,6 +298,8 @@ def _run_shards(
         try:
             while True:
                 kind, name, _pid, descriptor, *rest = events.get_nowait()
+                if kind == "ready":
+                    continue
                 if kind == "uploaded":
                     uploads.put((descriptor["index"], rest[0]))
                     continue
