@@ -12,7 +12,8 @@ Modules, each about one concern:
 * :mod:`.extract` — :func:`safe_extract`: unpack an export with bomb and path checks;
 * :mod:`.manifest` — :func:`read_manifest`: what an upload package sends, for reconciliation;
 * :mod:`.binding` — :func:`bind_result_files`: result objects bound to a dataset's classes by name;
-* :mod:`.shards` — :func:`plan_shards`: a folder split into archives of at most a given size, by item.
+* :mod:`.shards` — :func:`plan_shards`: a folder split into archives of at most a given size, by item
+  (:mod:`.units`: what never splits, and its size in a stored ZIP).
 
 Every public name is importable from this package; the submodules load on first use, so importing an
 operator module does not load ``zipstream`` or the checker (DAG parse cost stays as measured).

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,18 +36,16 @@ from airflow_provider_xtreme1.archives.packing import (
     _scan_folder,
     validate_dataset_folder,
 )
-from airflow_provider_xtreme1.archives.rules import (
-    IMAGE_EXTS,
-    IMAGE_SENSOR_RE,
-    LIDAR_SENSOR_RE,
-    LIDAR_TYPES,
-    TEXT_MAX_DEPTH,
-    LayoutReport,
-    Problems,
-    base_name,
-    ext_of,
-    natural_key,
-    normalize_dataset_type,
+from airflow_provider_xtreme1.archives.rules import LayoutReport, Problems, normalize_dataset_type
+from airflow_provider_xtreme1.archives.units import (
+    Entry,
+    Unit,
+    ancestors,
+    dir_cost,
+    file_cost,
+    size_bound,
+    split_units,
+    zip_size,
 )
 from airflow_provider_xtreme1.collation import collation_key
 from airflow_provider_xtreme1.exceptions import Xtreme1ValidationError
@@ -64,190 +61,7 @@ __all__ = [
     "zip_size",
 ]
 
-Entry = tuple[str, str, int]  # (arcname, path on disk, size); folders end with "/"
-
-_ZIP64_LIMIT = zipfile.ZIP64_LIMIT
 _DESCRIPTOR_KEYS = ("index", "count", "folder", "dataset_type", "max_shard_bytes", "digest")
-
-
-# ------------------------------------------------------------------------------------------------ units
-
-
-@dataclass
-class _Unit:
-    """What never splits. ``kind``: ``scene``, ``item``, ``text`` or ``other`` (a file the server skips)."""
-
-    kind: str
-    label: str
-    name: str
-    files: list[int] = field(default_factory=list)
-    items: int = 0
-    dirs: set[str] = field(default_factory=set)
-    cost: int = 0  # upper bound of the unit's files in a stored ZIP (headers, data, central directory)
-    size: int = 0  # bytes of its files
-
-
-@dataclass
-class _Dir:
-    dirs: list[str] = field(default_factory=list)
-    files: list[int] = field(default_factory=list)
-
-
-def _name(arc: str) -> str:
-    return arc.rpartition("/")[2]
-
-
-def _units(entries: list[Entry], dataset_type: str) -> list[_Unit]:
-    """The folder's units, in archive order."""
-    tree: dict[str, _Dir] = {}
-    for i, (arc, _, _) in enumerate(entries):
-        if arc.endswith("/"):
-            rel = arc[:-1]
-            tree[rel] = _Dir()
-            parent = rel.rpartition("/")[0]
-            if parent in tree:
-                tree[parent].dirs.append(rel)
-        else:
-            tree[arc.rpartition("/")[0]].files.append(i)
-    top = entries[0][0][:-1]
-    units: list[_Unit] = []
-
-    def label(arc: str) -> str:
-        return arc[len(top) + 1 :] if arc != top else top
-
-    def others(indices: Iterable[int]) -> None:
-        for i in indices:
-            units.append(_Unit("other", label(entries[i][0]), _name(entries[i][0]), [i]))
-
-    def subtree(rel: str) -> list[int]:
-        out, stack = [], [rel]
-        while stack:
-            node = tree[stack.pop()]
-            out += node.files
-            stack += node.dirs
-        return sorted(out)
-
-    if dataset_type == "TEXT":
-        stack = [top]
-        while stack:
-            rel = stack.pop()
-            node = tree[rel]
-            if _name(rel).lower() == "text" and rel.count("/") + 1 <= TEXT_MAX_DEPTH:
-                for i in node.files:
-                    arc = entries[i][0]
-                    if ext_of(arc) == "json":
-                        units.append(_Unit("text", label(arc), base_name(_name(arc)), [i], items=1))
-                    else:
-                        others([i])
-            else:
-                others(node.files)
-            stack += reversed(node.dirs)
-        return units
-
-    lidar = dataset_type in LIDAR_TYPES
-    primary_re = LIDAR_SENSOR_RE if lidar else IMAGE_SENSOR_RE
-    primary_exts = frozenset({"pcd"}) if lidar else IMAGE_EXTS
-
-    def joined(name: str) -> bool:
-        """A child folder of a data parent whose files join the items by name (UploadDataUseCase)."""
-        low = name.lower()
-        if low == "result":
-            return True
-        if lidar:
-            return low.startswith(("lidar_point_cloud", "camera_image")) or low == "camera_config"
-        return low.startswith("image_")
-
-    def frames(node: _Dir) -> list[str]:
-        names = {
-            base_name(_name(entries[i][0]))
-            for d in node.dirs
-            if primary_re.fullmatch(_name(d))
-            for i in tree[d].files
-            if ext_of(entries[i][0]) in primary_exts
-        }
-        return sorted(names, key=natural_key)
-
-    stack = [top]
-    while stack:
-        rel = stack.pop()
-        node = tree[rel]
-        is_parent = any(primary_re.fullmatch(_name(d)) for d in node.dirs)
-        if is_parent and _name(rel).lower().startswith("scene_"):
-            units.append(_Unit("scene", label(rel), _name(rel), subtree(rel), items=len(frames(node))))
-            continue
-        others(node.files)
-        below = list(node.dirs)
-        if is_parent:
-            by_name = {n: _Unit("item", label(f"{rel}/{n}"), n, items=1) for n in frames(node)}
-            below = []
-            for d in node.dirs:
-                if not joined(_name(d)):
-                    below.append(d)
-                    continue
-                below += tree[d].dirs  # folders inside sensor folders: searched like any other folder
-                for i in tree[d].files:
-                    unit = by_name.get(base_name(_name(entries[i][0])))
-                    if unit is None:
-                        others([i])
-                    else:
-                        unit.files.append(i)
-            units += by_name.values()
-        stack += reversed(below)
-    return units
-
-
-# ------------------------------------------------------------------------------------------------- sizes
-
-
-def _file_cost(name_len: int, size: int) -> int:
-    """At most what one file adds to a stored ZIP (zipstream-ng ``ZipStream``): local header, data, data
-    descriptor and central-directory header, with ZIP64 fields where the file needs them."""
-    cost = 30 + name_len + size + 16 + 46 + name_len
-    if size * 1.05 > _ZIP64_LIMIT:
-        cost += 20 + 8
-    if size > _ZIP64_LIMIT:
-        cost += 4 + 16
-    return cost
-
-
-def _dir_cost(name_len: int) -> int:
-    return 30 + name_len + 46 + name_len
-
-
-def _bound(base: int, count: int) -> int:
-    """An upper bound of a stored ZIP of ``count`` entries whose :func:`_file_cost`/:func:`_dir_cost` sum
-    to ``base``: past 2 GiB every entry may need a ZIP64 offset field and the end needs ZIP64 records."""
-    bound = base + 22
-    if base > _ZIP64_LIMIT:
-        bound += 12 * count + 76
-    elif count >= _ZIP_FILECOUNT_LIMIT:
-        bound += 76
-    return bound
-
-
-def zip_size(entries: Iterable[Entry]) -> int:
-    """The exact length of the stored ZIP :class:`~.packing.ZipPlan` streams for ``entries``, computed
-    the way zipstream-ng sizes it (``ZipStream.__len__``), without touching the files."""
-    count = files_size = central = 0
-    for arc, _, size in entries:
-        name_len = len(arc.encode("utf-8"))
-        extras = 1 if files_size > _ZIP64_LIMIT else 0
-        files_size += 30 + name_len
-        if not arc.endswith("/"):
-            zip64 = size * 1.05 > _ZIP64_LIMIT
-            files_size += size + (20 + 24 if zip64 else 16)
-            extras += 2 if size > _ZIP64_LIMIT else 0
-        central += 46 + name_len + (4 + 8 * extras if extras else 0)
-        count += 1
-    end = 22
-    if count > _ZIP_FILECOUNT_LIMIT or files_size > _ZIP64_LIMIT or central > _ZIP64_LIMIT:
-        end += 56 + 20
-    return central + files_size + end
-
-
-def _ancestors(rel: str) -> list[str]:
-    parts = rel.split("/")
-    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 # ------------------------------------------------------------------------------------------------ shards
@@ -344,7 +158,7 @@ def _digest(entries: Iterable[Entry]) -> str:
     return h.hexdigest()[:32]
 
 
-def _unit_message(unit: _Unit, entries: list[Entry], size: int, limit: int) -> str:
+def _unit_message(unit: Unit, entries: list[Entry], size: int, limit: int) -> str:
     what = {"scene": "scene", "item": "data item", "text": "text file", "other": "file"}[unit.kind]
     names = [entries[i][0].split("/", 1)[-1] for i in unit.files]
     return (
@@ -363,35 +177,35 @@ def _shards(
     with_results: bool,
     allow_unread_files: bool,
 ) -> list[Shard]:
-    units = _units(entries, dataset_type)
+    units = split_units(entries, dataset_type)
     dir_index = {arc[:-1]: i for i, (arc, _, _) in enumerate(entries) if arc.endswith("/")}
     name_len = {rel: len(rel.encode("utf-8")) + 1 for rel in dir_index}
     for unit in units:
         parents = {entries[i][0].rpartition("/")[0] for i in unit.files}
         for rel in parents:
-            unit.dirs.update(_ancestors(rel))
+            unit.dirs.update(ancestors(rel))
         for i in unit.files:
             arc, _, size = entries[i]
-            unit.cost += _file_cost(len(arc.encode("utf-8")), size)
+            unit.cost += file_cost(len(arc.encode("utf-8")), size)
             unit.size += size
     used = set().union(*(u.dirs for u in units)) if units else set()
-    empty = {a for rel in dir_index if rel not in used for a in _ancestors(rel)}  # to the first shard
+    empty = {a for rel in dir_index if rel not in used for a in ancestors(rel)}  # to the first shard
 
-    groups: list[tuple[list[_Unit], set[str]]] = []
+    groups: list[tuple[list[Unit], set[str]]] = []
     too_big: list[str] = []
-    current: list[_Unit] = []
+    current: list[Unit] = []
     dirs: set[str] = set(empty)
-    base = sum(_dir_cost(name_len[d]) for d in dirs)
+    base = sum(dir_cost(name_len[d]) for d in dirs)
     count = len(dirs)
     for unit in units:
         new = unit.dirs - dirs
-        add = unit.cost + sum(_dir_cost(name_len[d]) for d in new)
-        if current and _bound(base + add, count + len(unit.files) + len(new)) > limit:
+        add = unit.cost + sum(dir_cost(name_len[d]) for d in new)
+        if current and size_bound(base + add, count + len(unit.files) + len(new)) > limit:
             groups.append((current, dirs))
             current, dirs, base, count = [], set(), 0, 0
             new = set(unit.dirs)
-            add = unit.cost + sum(_dir_cost(name_len[d]) for d in new)
-        if not current and _bound(base + add, count + len(unit.files) + len(new)) > limit:
+            add = unit.cost + sum(dir_cost(name_len[d]) for d in new)
+        if not current and size_bound(base + add, count + len(unit.files) + len(new)) > limit:
             alone = sorted([*unit.files, *(dir_index[d] for d in dirs | new)])
             exact = zip_size(entries[i] for i in alone)
             if exact > limit:
@@ -626,16 +440,16 @@ def _without_present(planned: Shard, present: PresentNames) -> tuple[ZipPlan, Ma
     if all(u.kind == "other" for u in kept):
         kept = []  # nothing the server would import: send nothing at all
     files = sorted(i for u in kept for i in u.files)
-    needed = {a for i in files for a in _ancestors(shard_entries[i][0].rpartition("/")[0])}
+    needed = {a for i in files for a in ancestors(shard_entries[i][0].rpartition("/")[0])}
     folders = {arc[:-1]: i for i, (arc, _, _) in enumerate(shard_entries) if arc.endswith("/")}
     if kept:  # folders holding no file at all (the first shard carries them) stay in
         with_files = {
             a
             for arc, _, _ in shard_entries
             if not arc.endswith("/")
-            for a in _ancestors(arc.rpartition("/")[0])
+            for a in ancestors(arc.rpartition("/")[0])
         }
-        needed |= {a for rel in folders if rel not in with_files for a in _ancestors(rel)}
+        needed |= {a for rel in folders if rel not in with_files for a in ancestors(rel)}
     sent = tuple(shard_entries[i] for i in sorted([*files, *(folders[d] for d in needed if d in folders)]))
     report = LayoutReport(
         dataset_type=dtype,

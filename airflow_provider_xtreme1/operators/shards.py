@@ -212,34 +212,22 @@ class Xtreme1PutShardOperator(_UploadOptions, Xtreme1BaseOperator):
             "skipped_scenes": skipped_scenes,
             "watermark": watermark,
         }
+        left_out = f"{skipped_items} items ({skipped_scenes} scenes) already in dataset {dataset_id}"
         if not plan.entries:
-            self.log.info(
-                "%s: all %d items (%d scenes) are already in dataset %s; nothing to send.",
-                _label(desc),
-                skipped_items,
-                skipped_scenes,
-                dataset_id,
-            )
+            self.log.info("%s: all %s; nothing to send.", _label(desc), left_out)
             return result
-        if skipped_items:
-            self.log.info(
-                "%s: %d items (%d scenes) are already in dataset %s and are left out.",
-                _label(desc),
-                skipped_items,
-                skipped_scenes,
-                dataset_id,
-            )
         name = (
             f"{Path(desc['folder']).name}-shard-{int(desc['index']) + 1:04d}-of-{int(desc['count']):04d}.zip"
         )
         self.log.info(
-            "%s: sending %d items, %d scenes, %d files as %s (%d bytes).",
+            "%s: sending %d items, %d scenes, %d files as %s (%d bytes); left out: %s.",
             _label(desc),
             plan.report.items,
             plan.report.scenes,
             plan.report.files,
             name,
             plan.size,
+            left_out,
         )
         target = request_upload_url(self.hook, dataset_id, name)
         written = put_archive(

@@ -188,3 +188,30 @@ def test_a_scene_larger_than_the_shard_limit_fails_before_any_request(emu, shard
     assert "scene scene_01:" in out + err and "max_shard_bytes=20000" in out + err
     assert not puts(emu) and not imports(emu)
     assert not [r for r in emu.request_log if r["path"] == "/api/data/generatePresignedUrl"]
+
+
+@pytest.mark.parametrize("dataset_type", ["TEXT", "IMAGE"])
+def test_other_dataset_types_shard_and_rerun(emu, sharded, tmp_path, dataset_type):
+    from airflow_provider_xtreme1.hooks.xtreme1 import Xtreme1Hook
+
+    sample = {"items": 6} if dataset_type == "TEXT" else {"items": 5, "scenes": 1}
+    folder = make_sample_dataset(tmp_path / "set", dataset_type, **sample)
+    limit = int(plan_shards(folder, dataset_type, "1GB").shards[0].size * 0.6)
+    name = f"sharded-{dataset_type.lower()}"
+    result_type = None if dataset_type == "TEXT" else "GROUND_TRUTH"
+    run_conf = {**conf(folder, name, limit), "dataset_type": dataset_type, "result_type": result_type}
+    run, _ = run_dag(sharded, conf=run_conf, **FAST)
+    assert run.state == "success", {(t.task_id, t.map_index): t.state for t in run.get_task_instances()}
+    count = len(xcom(run, "plan_shards"))
+    assert count >= 2 and len(imports(emu)) == count
+    report = xcom(run, "reconcile_ingest")
+    expected = 12 if dataset_type == "TEXT" else 10  # TEXT: two dialogue paths a file
+    assert report["ok"] is True and report["items_stored"] == expected and report["items_missing"] == 0
+    total = Xtreme1Hook().find_data(Xtreme1Hook().find_dataset_by_name(name)["id"], page_size=50)["total"]
+    again, _ = run_dag(sharded, conf=run_conf, **FAST)
+    assert again.state == "success" and len(imports(emu)) == count
+    assert xcom(again, "reconcile_ingest")["items_skipped_duplicates"] == expected
+    assert (
+        Xtreme1Hook().find_data(Xtreme1Hook().find_dataset_by_name(name)["id"], page_size=50)["total"]
+        == total
+    )
