@@ -21,7 +21,8 @@ test: $(STAMP)
 	bash scripts/ensure-system-deps.sh
 	$(BIN)/python -m pytest
 
-# Performance benchmarks (about 11 minutes on 2 cores; `make bench BENCH_ARGS=--quick` for about 4).
+# Performance benchmarks (about 22 minutes on 2 cores, 9 of them the 8 GiB sharded ingest, which needs
+# ~45 GiB free; `make bench BENCH_ARGS=--quick` for about 5).
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

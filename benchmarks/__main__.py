@@ -4,4 +4,5 @@ import sys
 
 from benchmarks.run import main
 
-sys.exit(main())
+if __name__ == "__main__":  # worker processes of the shards benchmark import this module again (spawn)
+    sys.exit(main())

@@ -254,12 +254,15 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def emulator(root: Path, step_delay: float = 0.2) -> Iterator[Emulator]:
+def emulator(root: Path, step_delay: float = 0.2, link_mbps: float | None = None) -> Iterator[Emulator]:
+    """The emulator process; ``link_mbps`` reads each storage PUT at most that fast (see emulator_proc)."""
     port = free_port()
     data_dir = root / "emulator"
     events = root / "emulator-events.json"
     cmd = [PYTHON, "-m", "benchmarks.emulator_proc", "--port", str(port), "--data-dir", str(data_dir)]
     cmd += ["--step-delay", str(step_delay), "--events", str(events)]
+    if link_mbps:
+        cmd += ["--link-mbps", str(link_mbps)]
     with _process(cmd, port, env=bench_env(root / "airflow-home")):
         yield Emulator(url=f"http://127.0.0.1:{port}", port=port, data_dir=data_dir, events=events)
 

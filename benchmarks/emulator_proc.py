@@ -5,10 +5,14 @@
 * Its listen backlog is nginx's default (511) instead of ``socketserver``'s 5: the real server sits behind
   nginx, and with a backlog of 5 a burst of 200 connects loses SYNs, which clients retry only after
   1, 3, 7, 15, 31 s (that measures the kernel, not the provider).
+* ``--link-mbps R`` (off by default) models a network link per connection: the body of every storage PUT
+  is read at no more than R MB/s, each connection on its own (as if each worker had its own link to the
+  storage); the sharded-ingest benchmark uses it beside the plain loopback figures.
 * The moment each import reaches a final status (``PARSE_COMPLETED`` / ``FAILED``) is recorded and
   written as JSON to ``--events`` on exit, for the trigger fan-in benchmark's firing delay.
 
-Run: ``python -m benchmarks.emulator_proc --port P --data-dir D --step-delay S --events FILE``.
+Run: ``python -m benchmarks.emulator_proc --port P --data-dir D --step-delay S --events FILE``
+(``--link-mbps R`` optional).
 """
 
 from __future__ import annotations
@@ -22,10 +26,37 @@ import time
 
 from airflow_provider_xtreme1.emulator import importer, jobs
 from airflow_provider_xtreme1.emulator.emulator import Xtreme1Emulator
-from airflow_provider_xtreme1.emulator.server import EmulatorHTTPServer
+from airflow_provider_xtreme1.emulator.server import EmulatorHTTPServer, Handler
 from benchmarks.common import EMULATOR_SECRET, EMULATOR_TOKEN
 
 FINAL = {"PARSE_COMPLETED", "FAILED"}
+
+
+class _Link:
+    """A request body read at no more than ``rate`` bytes per second."""
+
+    def __init__(self, raw, rate: float) -> None:
+        self._raw = raw
+        self._rate = rate
+        self._started = time.monotonic()
+        self._read = 0
+
+    def read(self, n: int) -> bytes:
+        chunk = self._raw.read(min(n, 256 * 1024))
+        self._read += len(chunk)
+        ahead = self._read / self._rate - (time.monotonic() - self._started)
+        if ahead > 0:
+            time.sleep(ahead)
+        return chunk
+
+
+def _limit_puts(rate: float) -> None:
+    plain = Handler.body_reader
+
+    def body_reader(self):
+        return _Link(plain(self), rate)
+
+    Handler.body_reader = body_reader
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--step-delay", type=float, default=0.2)
     parser.add_argument("--events", required=True)
+    parser.add_argument("--link-mbps", type=float, default=None)
     args = parser.parse_args(argv)
+    if args.link_mbps:
+        _limit_puts(args.link_mbps * 1e6)
 
     finished: dict[str, list] = {}
     original = jobs.set_status

@@ -5,8 +5,9 @@
     python -m benchmarks --only pack,api --runs 5 --json results.json
 
 Sections: ``transfer`` (1 upload, 2 ObjectStoragePath upload, 3 download), ``pack`` (4), ``parse`` (5),
-``triggers`` (6), ``api`` (7), ``convert`` (8), ``reconcile`` (9), ``watchers`` (10). All data lives
-in one temp folder, removed at the end.
+``triggers`` (6), ``api`` (7), ``convert`` (8), ``reconcile`` (9), ``watchers`` (10), ``shards`` (11: an
+8 GiB ingest as one archive vs shards on two workers; needs ~45 GiB free). All data lives in one temp
+folder, removed at the end.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from benchmarks.common import MiB, load_average, workspace
 
-SECTIONS = ("transfer", "pack", "parse", "triggers", "api", "convert", "reconcile", "watchers")
+SECTIONS = ("transfer", "pack", "parse", "triggers", "api", "convert", "reconcile", "watchers", "shards")
 PACKAGES = (
     "apache-airflow",
     "apache-airflow-task-sdk",
@@ -112,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
                 from benchmarks import bench_reconcile
 
                 text, figures = bench_reconcile.run(root, runs, log)
+            elif section == "shards":
+                from benchmarks import bench_shards
+
+                text, figures = bench_shards.run(root, args.quick, log)
             elif section == "watchers":
                 from benchmarks import bench_watchers
 

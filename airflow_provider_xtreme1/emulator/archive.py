@@ -9,6 +9,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -46,8 +47,12 @@ def upload_format_ok(url_path: str, dataset_type: str, source: str) -> bool:
     return dataset_type == "IMAGE" and source == "LOCAL" and ext in IMAGE_EXTS
 
 
-def extract(archive: str, dest: str) -> None:
-    """Decompress by upper-cased suffix like the server: ``.zip``, ``.tar``, ``.tar.gz``, ``.tar.bz2``."""
+def extract(archive: str, dest: str, written: Callable[[int], None] | None = None) -> None:
+    """Decompress by upper-cased suffix like the server: ``.zip``, ``.tar``, ``.tar.gz``, ``.tar.bz2``.
+
+    ``written`` is told the size of each chunk written (scratch-disk accounting).
+    """
+    written = written or (lambda n: None)
     upper = archive.upper()
     if upper.endswith(".ZIP"):
         with zipfile.ZipFile(archive) as zf:
@@ -62,6 +67,7 @@ def extract(archive: str, dest: str) -> None:
                 with zf.open(info) as src, open(target, "wb") as out:
                     while chunk := src.read(1024 * 1024):
                         out.write(chunk)
+                        written(len(chunk))
         return
     modes = {".TAR": "r:", ".TAR.GZ": "r:gz", ".TAR.BZ2": "r:bz2"}
     mode = next((m for suffix, m in modes.items() if upper.endswith(suffix)), None)
@@ -77,12 +83,12 @@ def extract(archive: str, dest: str) -> None:
             if fh.read(len(magic)) != magic:
                 raise ArchiveError("bad compressed stream header")
     try:
-        _untar(archive, mode, dest)
+        _untar(archive, mode, dest, written)
     except (tarfile.TarError, OSError, EOFError, zlib.error):
         return
 
 
-def _untar(archive: str, mode: str, dest: str) -> None:
+def _untar(archive: str, mode: str, dest: str, written: Callable[[int], None]) -> None:
     with tarfile.open(archive, mode) as tf:
         for member in tf:
             target = _safe_target(dest, member.name)
@@ -98,6 +104,7 @@ def _untar(archive: str, mode: str, dest: str) -> None:
                 with src, open(target, "wb") as out:
                     while chunk := src.read(1024 * 1024):
                         out.write(chunk)
+                        written(len(chunk))
 
 
 def _safe_target(dest: str, name: str) -> str | None:

@@ -25,6 +25,7 @@ from .annotators import AnnotatorSimulation
 from .api import Router
 from .faults import Fault, FaultBook
 from .jobs import JobAborted, WorkerPool
+from .scratch import ScratchMeter
 from .server import EmulatorHTTPServer
 from .state import Store
 from .storage import ObjectStore, Signer, StorageFront
@@ -69,6 +70,7 @@ class Xtreme1Emulator(AnnotatorSimulation):
         self._objects = ObjectStore(os.path.join(self.data_dir, "store"))
         self._scratch = os.path.join(self.data_dir, "jobs")
         os.makedirs(self._scratch, exist_ok=True)
+        self._scratch_meter = ScratchMeter()
         self._signer = Signer()
         self._storage = StorageFront(self._objects, self._signer)
         self._faults = FaultBook()
@@ -92,6 +94,8 @@ class Xtreme1Emulator(AnnotatorSimulation):
         self._stop_event = threading.Event()
         self._generation = 0
         self._pools = {
+            # hutool ThreadUtil.newExecutor(2) for uploads, 2 for exports (J:usecase/UploadDataUseCase.java,
+            # J:usecase/DataInfoUseCase.java)
             "upload": WorkerPool("upload", 2),
             "export": WorkerPool("export", 2),
             "model": WorkerPool("model", 3),
@@ -151,8 +155,10 @@ class Xtreme1Emulator(AnnotatorSimulation):
     # ------------------------------------------------------------------------------------ test hooks
 
     def reset(self, state: bool = False) -> None:
-        """Clear faults and logs; with ``state=True`` also all datasets, data, jobs and objects."""
+        """Clear faults, logs and the scratch-disk peak; with ``state=True`` also all datasets, data, jobs
+        and objects."""
         self.clear_faults()
+        self._scratch_meter.reset_peak()
         with self._log_lock:
             self._request_log.clear()
             self._storage_log.clear()
@@ -212,6 +218,33 @@ class Xtreme1Emulator(AnnotatorSimulation):
         keys = ("method", "path", "query", "headers", "status", "bytes")
         with self._log_lock:
             return [copy.deepcopy({k: e.get(k) for k in keys}) for e in self._storage_log]
+
+    @property
+    def scratch_bytes(self) -> int:
+        """Bytes the import workers hold on the server's scratch disk right now (downloaded archives and
+        their extracted files, see :mod:`.scratch`)."""
+        return self._scratch_meter.current
+
+    @property
+    def scratch_peak_bytes(self) -> int:
+        """The most :attr:`scratch_bytes` has been since start, :meth:`reset` or
+        :meth:`reset_scratch_peak`."""
+        return self._scratch_meter.peak
+
+    def reset_scratch_peak(self) -> None:
+        """Start a new scratch-disk measurement (the peak becomes what is held now)."""
+        self._scratch_meter.reset_peak()
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """What ``GET /_emulator/stats`` answers: scratch disk now and at peak, the upload workers, and the
+        storage PUTs being received (``{key, bytes, length}``)."""
+        return {
+            "scratchBytes": self.scratch_bytes,
+            "scratchPeakBytes": self.scratch_peak_bytes,
+            "uploadWorkers": self._pools["upload"].size,
+            "putsInFlight": self._storage.puts.snapshot(),
+        }
 
     def add_token(self, token: str) -> None:
         self._tokens.add(token)

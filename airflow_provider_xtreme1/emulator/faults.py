@@ -13,7 +13,9 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-KINDS = ("status", "drop", "delay", "envelope", "empty", "stall", "drop_answer", "stall_answer")
+KINDS = ("status", "drop", "delay", "throttle", "envelope", "empty", "stall", "drop_answer", "stall_answer")
+#: Kinds that slow a request down and let it be handled (they combine with any other fault).
+SLOW_KINDS = ("delay", "throttle")
 #: Kinds that let the request be handled in full and only then spoil its answer (a lost answer).
 AFTER_KINDS = ("drop_answer", "stall_answer")
 
@@ -48,7 +50,9 @@ class Fault:
     :param method: HTTP method to match, ``None`` = any.
     :param kind: ``status`` (answer ``status`` with ``body``, default an nginx HTML page),
         ``drop`` (close the socket without answering), ``delay`` (sleep ``delay`` s then answer
-        normally), ``envelope`` (HTTP ``status`` (default 200) with ``{"code", "message", "data": null}``),
+        normally), ``throttle`` (read a storage PUT's body slowly, over ``delay`` s: a slow link, so
+        a test can act while the PUT is under way),
+        ``envelope`` (HTTP ``status`` (default 200) with ``{"code", "message", "data": null}``),
         ``empty`` (HTTP 200, empty body), ``stall`` (the upload, export or model-run job created by
         the matching request never leaves ``stall_at``), ``drop_answer`` (handle the request in full —
         the import or export starts — then close the socket instead of answering) and ``stall_answer``
@@ -59,7 +63,8 @@ class Fault:
     :param retry_after: ``Retry-After`` header value (sent with any status when given).
     :param location: ``Location`` header value (sent with any status when given), e.g. a ``status``
         fault with ``status=307`` redirecting to another host.
-    :param delay: seconds to sleep for ``delay`` faults, and to hold the answer for ``stall_answer``.
+    :param delay: seconds to sleep for ``delay`` faults, to hold the answer for ``stall_answer`` and to
+        spread a body's reading over for ``throttle``.
     :param code: envelope ``code`` for ``envelope`` faults.
     :param message: envelope ``message`` for ``envelope`` faults.
     :param stall_at: status at which a stalled job stays (default ``DOWNLOADING`` for uploads,
@@ -127,8 +132,8 @@ class FaultBook:
     def take(self, method: str, path: str, *, stall: bool) -> list[Fault]:
         """Consume and return matching faults (transport faults if ``stall`` is false, else stall faults).
 
-        Delay faults are all returned; among the other transport kinds only the first one is returned,
-        since it answers the request.
+        Delay and throttle faults are all returned; among the other transport kinds only the first one is
+        returned, since it answers the request.
         """
         taken: list[Fault] = []
         with self._lock:
@@ -138,7 +143,11 @@ class FaultBook:
                     continue
                 if remaining is not None and remaining <= 0:
                     continue
-                if not stall and fault.kind != "delay" and any(t.kind != "delay" for t in taken):
+                if (
+                    not stall
+                    and fault.kind not in SLOW_KINDS
+                    and any(t.kind not in SLOW_KINDS for t in taken)
+                ):
                     continue
                 if remaining is not None:
                     item[1] = remaining - 1

@@ -25,6 +25,7 @@ from .archive import (
     text_paths,
 )
 from .jobs import JobAborted, internal_key, set_status
+from .scratch import JobScratch
 from .state import USER_ID, iso
 
 if TYPE_CHECKING:
@@ -50,7 +51,9 @@ class BadFile(Exception):
     """A file the server cannot process (undecodable image): the whole batch is lost."""
 
 
-def import_package(emu: Xtreme1Emulator, generation: int, rec: dict[str, Any], saved: str, work: str) -> None:
+def import_package(
+    emu: Xtreme1Emulator, generation: int, rec: dict[str, Any], saved: str, work: str, scratch: JobScratch
+) -> None:
     store = emu._store
     ds = store.live_dataset(rec["datasetId"])
     if ds is None:
@@ -61,16 +64,20 @@ def import_package(emu: Xtreme1Emulator, generation: int, rec: dict[str, Any], s
     root = os.path.join(work, "x")
     os.makedirs(root, exist_ok=True)
     try:
-        extract(saved, root)
+        extract(saved, root, scratch.add)
     except (ArchiveError, OSError, ValueError, EOFError) as exc:
         # the real worker throws here and never writes a terminal status
         raise JobAborted() from exc
+    if ext_of(saved) == "zip":  # zipDecompress deletes the archive once extracted; a tar stays
+        size = os.path.getsize(saved)
+        os.unlink(saved)
+        scratch.release(size)
     if ds["type"] == "IMAGE" and rec.get("dataFormat") == "COCO":
         # HEAD calls the SDK converter with --mode 'upload', which SDK 6b53a73 rejects: no response
         # file, so "Incorrect file format" (J:usecase/UploadDataUseCase.java cocoConvertToX1, issue #301)
         set_status(rec, "FAILED", errorMessage="Incorrect file format")
         return
-    ctx = _Ctx(emu, generation, rec, ds, root, base_name(saved))
+    ctx = _Ctx(emu, generation, rec, ds, root, base_name(saved), scratch)
     if ds["type"] == "TEXT":
         ctx.import_text()
     else:
@@ -116,6 +123,7 @@ class _Ctx:
         ds: dict[str, Any],
         root: str,
         package: str,
+        scratch: JobScratch,
     ) -> None:
         self.emu = emu
         self.store = emu._store
@@ -127,6 +135,7 @@ class _Ctx:
         self.errors: list[str] = []
         self._siblings: dict[int, dict[str, list[dict[str, Any]]]] = {}
         self._known = -1
+        self.scratch = scratch
         self.prefix = f"{USER_ID}/{ds['id']}/{uuid.uuid4().hex}"
 
     def error_text(self) -> str:
@@ -336,6 +345,7 @@ class _Ctx:
                     out = os.path.join(os.path.dirname(path), f"{base_name(path)}_{i}.json")
                     with open(out, "w", encoding="utf-8") as fh:
                         json.dump(dialogue, fh, ensure_ascii=False)
+                    self.scratch.add(os.path.getsize(out))
                     prepared.append((base_name(out), [self.store_file(out, None)], []))
                 self.insert(prepared, 0)
             except (ValueError, OSError, BadFile):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from .archive import upload_format_ok
+from .scratch import JobScratch
 from .storage import BUCKET, CHUNK, INTERNAL_HOST, StorageError
 
 if TYPE_CHECKING:
@@ -173,6 +174,7 @@ def run_upload(emu: Xtreme1Emulator, generation: int, serial: str) -> None:
         return
     work = os.path.join(emu._scratch, uuid.uuid4().hex)
     os.makedirs(work, exist_ok=True)
+    scratch = emu._scratch_meter.job()
     try:
         url = rec["fileUrl"]
         saved = os.path.join(work, os.path.basename(unquote(urlsplit(url).path)) or "package")
@@ -183,18 +185,24 @@ def run_upload(emu: Xtreme1Emulator, generation: int, serial: str) -> None:
             total = emu._objects.size(key)
             rec.update(totalFileSize=total, downloadedFileSize=0)
             emu._step(generation)
-            emu._objects.copy_to(key, saved, lambda n: rec.update(downloadedFileSize=n))
+            emu._objects.copy_to(key, saved, lambda n: _downloaded(rec, scratch, n))
         else:
-            _http_download(url, saved, rec)  # errors propagate: the record stays DOWNLOADING
+            _http_download(url, saved, rec, scratch)  # errors propagate: the record stays DOWNLOADING
         emu._step(generation)
         set_status(rec, "DOWNLOAD_COMPLETED")
         emu._step(generation)
-        import_package(emu, generation, rec, saved, work)
+        import_package(emu, generation, rec, saved, work, scratch)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        scratch.close()
 
 
-def _http_download(url: str, dest: str, rec: dict[str, Any]) -> None:
+def _downloaded(rec: dict[str, Any], scratch: JobScratch, done: int) -> None:
+    rec["downloadedFileSize"] = done
+    scratch.download_progress(done)
+
+
+def _http_download(url: str, dest: str, rec: dict[str, Any], scratch: JobScratch) -> None:
     with urllib.request.urlopen(url, timeout=30) as resp, open(dest, "wb") as out:
         total = resp.headers.get("Content-Length")
         rec.update(totalFileSize=int(total) if total else None, downloadedFileSize=0)
@@ -202,6 +210,6 @@ def _http_download(url: str, dest: str, rec: dict[str, Any]) -> None:
         while chunk := resp.read(CHUNK):
             out.write(chunk)
             done += len(chunk)
-            rec["downloadedFileSize"] = done
+            _downloaded(rec, scratch, done)
         if not total:
             rec["totalFileSize"] = done

@@ -108,6 +108,13 @@ class Handler(BaseHTTPRequestHandler):
             return b"".join(parts)
         return b""
 
+    def body_reader(self) -> Any:
+        """Where a streamed body is read from: the socket, slowed down by a ``throttle`` fault."""
+        seconds = getattr(self, "_throttle", None)
+        if not seconds:
+            return self.rfile
+        return _Throttled(self.rfile, seconds, self.content_length() or 1)
+
     def drain_body(self) -> None:
         length = self.content_length()
         if length is None:
@@ -178,6 +185,7 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = parts.path
         self._after_fault: Fault | None = None
+        self._throttle: float | None = None
         if path.startswith("/_emulator/"):
             self._entry = {"kind": None}
             self._admin(path, parts.query)
@@ -215,6 +223,9 @@ class Handler(BaseHTTPRequestHandler):
         for fault in book.take(self.command, path, stall=False):
             if fault.kind == "delay":
                 time.sleep(fault.delay)
+                continue
+            if fault.kind == "throttle":
+                self._throttle = fault.delay
                 continue
             if fault.kind in AFTER_KINDS:
                 self._after_fault = fault
@@ -326,6 +337,11 @@ class Handler(BaseHTTPRequestHandler):
                 result = emu.request_log
             elif path == "/_emulator/storage-log" and self.command == "GET":
                 result = emu.storage_log
+            elif path == "/_emulator/stats" and self.command == "GET":
+                result = emu.stats
+            elif path == "/_emulator/stats/reset-peak" and self.command == "POST":
+                emu.reset_scratch_peak()
+                result = emu.stats
             elif path == "/_emulator/model-failures" and self.command == "POST":
                 emu.set_model_failures(int(payload["modelId"]), payload.get("mode"))
                 result = {"ok": True}
@@ -344,3 +360,19 @@ class Handler(BaseHTTPRequestHandler):
             self.send(Response(400, json.dumps({"error": str(exc)}).encode()))
             return
         self.send(Response(200, json.dumps(result).encode()))
+
+
+class _Throttled:
+    """A request body read in 64 KiB pieces spread over ``seconds`` (a slow client or network)."""
+
+    PIECE = 64 * 1024
+
+    def __init__(self, raw: Any, seconds: float, length: int) -> None:
+        self._raw = raw
+        self._pause = seconds * self.PIECE / max(length, 1)
+
+    def read(self, n: int) -> bytes:
+        chunk = self._raw.read(min(n, self.PIECE))
+        if chunk:
+            time.sleep(self._pause * len(chunk) / self.PIECE)
+        return chunk

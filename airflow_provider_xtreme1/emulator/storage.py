@@ -31,6 +31,7 @@ from email.utils import formatdate
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from .api import Response
+from .scratch import PutsInFlight
 
 BUCKET = "xtreme1"
 INTERNAL_HOST = "minio:9000"
@@ -166,9 +167,10 @@ class ObjectStore:
     def _temp(self) -> str:
         return os.path.join(self.tmp, uuid.uuid4().hex)
 
-    def put_stream(self, key: str, stream, length: int) -> tuple[str | None, int]:
+    def put_stream(self, key: str, stream, length: int, progress=None) -> tuple[str | None, int]:
         """Copy exactly ``length`` bytes from ``stream`` into ``key``; return ``(md5 hex, bytes read)``,
-        with ``None`` (and nothing stored) when the stream ends early."""
+        with ``None`` (and nothing stored) when the stream ends early. ``progress`` is told the bytes
+        read so far after each chunk."""
         target = self.path(key)
         temp = self._temp()
         md5 = hashlib.md5()
@@ -185,6 +187,8 @@ class ObjectStore:
                     md5.update(chunk)
                     out.write(chunk)
                     remaining -= len(chunk)
+                    if progress:
+                        progress(length - remaining)
             if remaining:
                 os.unlink(temp)
                 return None, length - remaining
@@ -241,6 +245,7 @@ class StorageFront:
         self.store = store
         self.signer = signer
         self.etags: dict[str, str] = {}
+        self.puts = PutsInFlight()
 
     def handle(self, h, path: str, raw_query: str, entry: dict) -> None:
         key_path = unquote(path).lstrip("/")
@@ -284,7 +289,13 @@ class StorageFront:
                 411, "MissingContentLength", "You must provide the Content-Length HTTP header."
             )
         self.store.path(key)
-        md5, received = self.store.put_stream(key, h.rfile, length)
+        token = self.puts.begin(key, length)
+        try:
+            md5, received = self.store.put_stream(
+                key, h.body_reader(), length, lambda n: self.puts.progress(token, n)
+            )
+        finally:
+            self.puts.end(token)
         entry["bytes"] = received
         if md5 is None:
             entry["status"] = 400
