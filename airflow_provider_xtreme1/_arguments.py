@@ -4,6 +4,7 @@ each, used by the request builders (:mod:`._api`), operators and sensors alike."
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -131,6 +132,22 @@ def as_list(value: Any) -> list[Any]:
     if isinstance(value, (str, int, float)):
         return [value]
     return list(value)
+
+
+def as_mapping(value: Any) -> Any:
+    """A dict given as such or rendered by Jinja to text (JSON or Python's repr) as a dict; any other
+    value unchanged, for the caller to refuse with its own message."""
+    if not isinstance(value, str) or not value.strip().startswith("{"):
+        return value
+    text = value.strip()
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return value
 
 
 def id_list(value: Any, name: str) -> list[int]:

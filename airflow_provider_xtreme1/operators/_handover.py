@@ -8,12 +8,11 @@ before the server is told to import it, refusing it when it differs.
 
 from __future__ import annotations
 
-import ast
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_provider_xtreme1._arguments import as_mapping
 from airflow_provider_xtreme1._connection import API_PREFIX
 from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1StorageError
 
@@ -26,12 +25,7 @@ def expected_object(
     expected: Any, size: Any = None, etag: Any = None
 ) -> tuple[int | None, str | None, str | None]:
     """``(size, etag, md5)`` to expect, from PutArchive's return value and/or the single arguments."""
-    if isinstance(expected, str) and expected.strip():
-        text = expected.strip()
-        try:
-            expected = json.loads(text)
-        except ValueError:
-            expected = ast.literal_eval(text)
+    expected = as_mapping(expected)
     if expected not in (None, "") and not isinstance(expected, Mapping):
         raise Xtreme1ConfigError(
             f"expected_object must be the return value of Xtreme1PutArchiveOperator (a dict with "

@@ -16,6 +16,22 @@ ON_MISMATCH = ("fail", "warn")
 WATERMARK_KEY = "import_watermark"
 
 
+def check_on_mismatch(on_mismatch: str) -> str:
+    """``on_mismatch`` checked before anything is sent: ``fail`` or ``warn``."""
+    if str(on_mismatch).lower() not in ON_MISMATCH:
+        raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, got {on_mismatch!r}.")
+    return str(on_mismatch).lower()
+
+
+def settle_mismatch(log: Any, on_mismatch: str, text: str) -> None:
+    """A reconciliation found less than was sent: fail (``on_mismatch="fail"``) or log a warning."""
+    from airflow_provider_xtreme1.exceptions import Xtreme1ReconcileError
+
+    if check_on_mismatch(on_mismatch) == "fail":
+        raise Xtreme1ReconcileError(text + "\nSet on_mismatch='warn' to accept it.")
+    log.warning(text)
+
+
 class ReconcilingImport:
     """Mixed into the import operators, which set ``dataset_id``, ``reconcile_source``, ``on_mismatch``,
     ``reconcile_examples`` and provide ``hook``, ``log``, ``task_id`` and ``import_arguments()``."""
@@ -91,7 +107,6 @@ class ReconcilingImport:
 
     def reconcile(self, context: Context, serial: str, record: dict[str, Any]) -> dict[str, Any]:
         """Compare the dataset with what the archive sent; fail or warn on a shortfall (see class doc)."""
-        from airflow_provider_xtreme1.exceptions import Xtreme1ReconcileError
         from airflow_provider_xtreme1.reconcile import reconcile_import
 
         dataset_id = as_id(self.dataset_id, "dataset_id")
@@ -114,7 +129,5 @@ class ReconcilingImport:
                 f"Xtreme1 import {serial} into dataset {dataset_id} does not hold everything {source} sent "
                 f"(server message: {record.get('errorMessage') or 'none'}). {found.describe()}"
             )
-            if str(self.on_mismatch).lower() == "fail":
-                raise Xtreme1ReconcileError(text + "\nSet on_mismatch='warn' to accept it.")
-            self.log.warning(text)
+            settle_mismatch(self.log, self.on_mismatch, text)
         return {"checked": True, **found.summary()}

@@ -16,7 +16,7 @@ from airflow_provider_xtreme1.lineage import operator_lineage, storage_dataset, 
 from airflow_provider_xtreme1.operators._arguments import storage_verify
 from airflow_provider_xtreme1.operators._base import Xtreme1JobOperator
 from airflow_provider_xtreme1.operators._handover import check_uploaded_object, expected_object
-from airflow_provider_xtreme1.operators._reconcile import ON_MISMATCH, ReconcilingImport
+from airflow_provider_xtreme1.operators._reconcile import ReconcilingImport, check_on_mismatch
 from airflow_provider_xtreme1.statuses import JobKind
 from airflow_provider_xtreme1.vocabulary import IMPORT_SOURCES, RESULT_TYPES
 
@@ -76,8 +76,7 @@ class _ImportJob(ReconcilingImport, Xtreme1JobOperator):
                 f"data_format {self.data_format!r} is not supported for imports: the server's COCO import "
                 "fails (it calls its converter with a mode the converter does not have). Use XTREME1."
             )
-        if str(self.on_mismatch).lower() not in ON_MISMATCH:
-            raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, got {self.on_mismatch!r}.")
+        check_on_mismatch(self.on_mismatch)
         return {
             "source": source,
             "result_type": result_type,

@@ -14,17 +14,15 @@ is needed (a pool missing from the deployment would leave the tasks queued forev
 
 from __future__ import annotations
 
-import ast
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_xtreme1._arguments import as_bool, as_id, parse_size
-from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError, Xtreme1ReconcileError
+from airflow_provider_xtreme1._arguments import as_bool, as_id, as_mapping, parse_size
+from airflow_provider_xtreme1.exceptions import Xtreme1ConfigError
 from airflow_provider_xtreme1.operators._arguments import storage_verify
 from airflow_provider_xtreme1.operators._base import Xtreme1BaseOperator
-from airflow_provider_xtreme1.operators._reconcile import ON_MISMATCH, WATERMARK_KEY
+from airflow_provider_xtreme1.operators._reconcile import WATERMARK_KEY, check_on_mismatch, settle_mismatch
 from airflow_provider_xtreme1.operators.imports import _ImportJob
 from airflow_provider_xtreme1.operators.upload import (
     _UploadOptions,
@@ -40,12 +38,7 @@ if TYPE_CHECKING:
 
 def shard_descriptor(value: Any, name: str = "shard") -> dict[str, Any]:
     """A shard descriptor given as a dict (XCom) or rendered to text by a template."""
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = ast.literal_eval(text)
+    value = as_mapping(value)
     if not isinstance(value, Mapping) or "digest" not in value or "index" not in value:
         raise Xtreme1ConfigError(
             f"{name} must be one shard descriptor of Xtreme1PlanShardsOperator's output (map the task over "
@@ -294,9 +287,7 @@ class Xtreme1ImportShardOperator(_ImportJob):
             protect_url(self.uploaded["access_url"])
 
     def _uploaded(self) -> dict[str, Any]:
-        up = self.uploaded
-        if isinstance(up, str) and up.strip():
-            up = json.loads(up) if up.strip().startswith("{") else ast.literal_eval(up)
+        up = as_mapping(self.uploaded)
         if not isinstance(up, Mapping) or "shard" not in up or "sent" not in up:
             raise Xtreme1ConfigError(
                 "uploaded must be the return value of Xtreme1PutShardOperator for this shard, "
@@ -447,8 +438,7 @@ class Xtreme1ReconcileIngestOperator(Xtreme1BaseOperator):
         )
 
         dataset_id = as_id(self.dataset_id, "dataset_id")
-        if str(self.on_mismatch).lower() not in ON_MISMATCH:
-            raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, got {self.on_mismatch!r}.")
+        check_on_mismatch(self.on_mismatch)
         result_type = str(self.result_type).upper() if self.result_type else None
         descriptors = [shard_descriptor(d, "plan") for d in (self.plan or [])]
         entries, planned = check_plan(descriptors)
@@ -504,9 +494,7 @@ class Xtreme1ReconcileIngestOperator(Xtreme1BaseOperator):
                 f"Xtreme1 dataset {dataset_id} does not hold everything {folder} sends in {len(descriptors)} "
                 f"shards. {found.describe()}"
             )
-            if str(self.on_mismatch).lower() == "fail":
-                raise Xtreme1ReconcileError(text + "\nSet on_mismatch='warn' to accept it.")
-            self.log.warning(text)
+            settle_mismatch(self.log, self.on_mismatch, text)
         return {**found.summary(), "shards": shards}
 
     @staticmethod
