@@ -184,3 +184,42 @@ def test_sharded_ingest_survives_a_worker_killed_mid_put(celery_shards):
     assert result["ok"] is True, result
     assert result["items_missing"] == 0 and result["items_stored"] == result["items_sent"] == 9, result
     assert [s["shard"] for s in result["shards"]] == [0, 1, 2]
+
+
+def test_imports_in_flight_stay_at_two_while_puts_run_ahead(celery_shards):
+    """The real scheduler holds deferred imports against ``max_active_tis_per_dagrun=2``; PUTs do not wait."""
+    stack, airflow = celery_shards, celery_shards.airflow
+    shared = stack.base / "shared" / "frames"
+    folder = make_sample_dataset(shared, "LIDAR_FUSION", items=6, scenes=0, cameras=1)
+    whole = plan_shards(folder, "LIDAR_FUSION", "1GB").shards[0].size
+    limit = whole // 4  # a frame is far smaller: several frames a shard, at least four shards
+    count = len(plan_shards(folder, "LIDAR_FUSION", limit).shards)
+    assert count >= 4
+
+    airflow.wait_for_dag(DAG_ID)
+    airflow.unpause(DAG_ID)
+    conf = {"source_folder": str(folder), "dataset_name": "celery-shards-in-flight",
+            "dataset_type": "LIDAR_FUSION", "max_shard_bytes": limit, "result_type": None}  # fmt: skip
+    run_id = airflow.trigger(DAG_ID, conf)
+    seen = {"in_flight": 0, "ahead": 0}
+
+    def watch(tis: list[dict]) -> None:
+        state = {(t["task_id"], t["map_index"]): t["state"] for t in tis}
+        active = ("queued", "running", "deferred")
+        in_flight = sum(1 for (task, _), s in state.items() if task == "shard.import_shard" and s in active)
+        ahead = sum(  # shards whose PUT is done and whose import waits for a slot
+            1
+            for (task, index), s in state.items()
+            if task == "shard.put_shard" and s == "success"
+            and state.get(("shard.import_shard", index)) in (None, "scheduled")
+        )  # fmt: skip
+        seen["in_flight"] = max(seen["in_flight"], in_flight)
+        seen["ahead"] = max(seen["ahead"], ahead)
+
+    state = airflow.wait_for_run(DAG_ID, run_id, timeout=300, on_poll=watch)
+    assert state == "success", airflow.describe_run(DAG_ID, run_id)
+    # Each import waits at least one 10 s poll in the triggerer, so without the limit all would overlap.
+    assert seen["in_flight"] == 2, seen
+    assert seen["ahead"] >= 1, seen
+    result = airflow.xcoms(DAG_ID, run_id, "reconcile_ingest")["return_value"]
+    assert result["ok"] is True and result["items_stored"] == 6 and len(result["shards"]) == count, result
