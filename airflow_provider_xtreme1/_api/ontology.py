@@ -34,28 +34,34 @@ _CLASS_FIELDS = ("name", "color", "toolType", "toolTypeOptions", "attributes")
 _CLASSIFICATION_FIELDS = ("name", "inputType", "isRequired", "attribute")
 
 
-def _class_body(dataset_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _class_body(owner: str, owner_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A class of a dataset (``owner="dataset"``) or of a center ontology (``owner="ontology"``)."""
     body = {k: fields.get(k) for k in _CLASS_FIELDS}
     body["toolType"] = _choice(body["toolType"], TOOL_TYPES, "toolType")
     body["toolTypeOptions"] = body["toolTypeOptions"] or {}  # null would keep the stored value
     body["attributes"] = body["attributes"] or []
-    body["datasetId"] = parse_id(dataset_id, "dataset_id")
+    body[f"{owner}Id"] = parse_id(owner_id, f"{owner}_id")
     return body
 
 
-def _classification_body(dataset_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _classification_body(owner: str, owner_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A classification of a dataset or of a center ontology (as :func:`_class_body`)."""
     body = {k: fields.get(k) for k in _CLASSIFICATION_FIELDS}
     body["inputType"] = _choice(body["inputType"], INPUT_TYPES, "inputType")
     body["isRequired"] = bool(body["isRequired"])
     body["attribute"] = body["attribute"] or {}
-    body["datasetId"] = parse_id(dataset_id, "dataset_id")
+    body[f"{owner}Id"] = parse_id(owner_id, f"{owner}_id")
     return body
 
 
 def create_dataset_class(dataset_id: int | str, fields: Mapping[str, Any]) -> ApiCall[None]:
     """``POST /datasetClass/create``; the answer carries no id (read the classes again)."""
     return ApiCall(
-        "POST", "/datasetClass/create", json=_class_body(dataset_id, fields), idempotent=False, parse=_nothing
+        "POST",
+        "/datasetClass/create",
+        json=_class_body("dataset", dataset_id, fields),
+        idempotent=False,
+        parse=_nothing,
     )
 
 
@@ -64,7 +70,7 @@ def update_dataset_class(
 ) -> ApiCall[None]:
     """``POST /datasetClass/update/{id}`` (a full replacement of name, colour, tool type and options)."""
     path = f"/datasetClass/update/{parse_id(class_id, 'class_id')}"
-    return ApiCall("POST", path, json=_class_body(dataset_id, fields), parse=_nothing)
+    return ApiCall("POST", path, json=_class_body("dataset", dataset_id, fields), parse=_nothing)
 
 
 def delete_dataset_class(class_id: int | str) -> ApiCall[None]:
@@ -78,7 +84,7 @@ def get_dataset_classifications(dataset_id: int | str) -> ApiCall[list[dict[str,
 
 
 def create_dataset_classification(dataset_id: int | str, fields: Mapping[str, Any]) -> ApiCall[None]:
-    body = _classification_body(dataset_id, fields)
+    body = _classification_body("dataset", dataset_id, fields)
     return ApiCall("POST", "/datasetClassification/create", json=body, idempotent=False, parse=_nothing)
 
 
@@ -86,7 +92,7 @@ def update_dataset_classification(
     dataset_id: int | str, classification_id: int | str, fields: Mapping[str, Any]
 ) -> ApiCall[None]:
     path = f"/datasetClassification/update/{parse_id(classification_id, 'classification_id')}"
-    return ApiCall("POST", path, json=_classification_body(dataset_id, fields), parse=_nothing)
+    return ApiCall("POST", path, json=_classification_body("dataset", dataset_id, fields), parse=_nothing)
 
 
 def delete_dataset_classification(classification_id: int | str) -> ApiCall[None]:
@@ -199,24 +205,6 @@ def find_ontology_by_name(
     return next((row for row in rows if same_name(str(row.get("name") or ""), name)), None)
 
 
-def _center_class_body(ontology_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
-    body = {k: fields.get(k) for k in _CLASS_FIELDS}
-    body["toolType"] = _choice(body["toolType"], TOOL_TYPES, "toolType")
-    body["toolTypeOptions"] = body["toolTypeOptions"] or {}  # null would keep the stored value
-    body["attributes"] = body["attributes"] or []
-    body["ontologyId"] = parse_id(ontology_id, "ontology_id")
-    return body
-
-
-def _center_classification_body(ontology_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
-    body = {k: fields.get(k) for k in _CLASSIFICATION_FIELDS}
-    body["inputType"] = _choice(body["inputType"], INPUT_TYPES, "inputType")
-    body["isRequired"] = bool(body["isRequired"])
-    body["attribute"] = body["attribute"] or {}
-    body["ontologyId"] = parse_id(ontology_id, "ontology_id")
-    return body
-
-
 def get_ontology_classes(ontology_id: int | str) -> ApiCall[list[dict[str, Any]]]:
     """``GET /class/findAll/{ontologyId}``: every class of a center ontology."""
     return ApiCall("GET", f"/class/findAll/{parse_id(ontology_id, 'ontology_id')}", parse=_records)
@@ -239,7 +227,7 @@ def get_ontology_classifications(
 
 
 def create_ontology_class(ontology_id: int | str, fields: Mapping[str, Any]) -> ApiCall[None]:
-    body = _center_class_body(ontology_id, fields)
+    body = _class_body("ontology", ontology_id, fields)
     return ApiCall("POST", "/class/create", json=body, idempotent=False, parse=_nothing)
 
 
@@ -247,7 +235,7 @@ def update_ontology_class(
     ontology_id: int | str, class_id: int | str, fields: Mapping[str, Any]
 ) -> ApiCall[None]:
     path = f"/class/update/{parse_id(class_id, 'class_id')}"
-    return ApiCall("POST", path, json=_center_class_body(ontology_id, fields), parse=_nothing)
+    return ApiCall("POST", path, json=_class_body("ontology", ontology_id, fields), parse=_nothing)
 
 
 def delete_ontology_class(class_id: int | str) -> ApiCall[None]:
@@ -256,7 +244,7 @@ def delete_ontology_class(class_id: int | str) -> ApiCall[None]:
 
 
 def create_ontology_classification(ontology_id: int | str, fields: Mapping[str, Any]) -> ApiCall[None]:
-    body = _center_classification_body(ontology_id, fields)
+    body = _classification_body("ontology", ontology_id, fields)
     return ApiCall("POST", "/classification/create", json=body, idempotent=False, parse=_nothing)
 
 
@@ -264,7 +252,7 @@ def update_ontology_classification(
     ontology_id: int | str, classification_id: int | str, fields: Mapping[str, Any]
 ) -> ApiCall[None]:
     path = f"/classification/update/{parse_id(classification_id, 'classification_id')}"
-    return ApiCall("POST", path, json=_center_classification_body(ontology_id, fields), parse=_nothing)
+    return ApiCall("POST", path, json=_classification_body("ontology", ontology_id, fields), parse=_nothing)
 
 
 def delete_ontology_classification(classification_id: int | str) -> ApiCall[None]:
